@@ -1,0 +1,129 @@
+// Package api serves easel's JSON API under /api/v1, as described by
+// api/openapi.yaml. Errors are application/problem+json. It calls the same
+// workspace service as the web pages and duplicates none of their logic.
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/easelhq/easel/internal/problem"
+	"github.com/easelhq/easel/internal/session"
+	"github.com/easelhq/easel/internal/upload"
+	"github.com/easelhq/easel/internal/workspace"
+	"github.com/gin-contrib/sessions"
+	"github.com/gin-gonic/gin"
+)
+
+// HeaderCSRF carries the session's CSRF token on unsafe API calls.
+const HeaderCSRF = "X-CSRF-Token"
+
+// Handler serves /api/v1.
+type Handler struct {
+	svc       *workspace.Service
+	log       *slog.Logger
+	maxUpload int64
+}
+
+// New returns the API handler.
+func New(svc *workspace.Service, log *slog.Logger, maxUpload int64) *Handler {
+	return &Handler{svc: svc, log: log, maxUpload: maxUpload}
+}
+
+// WorkspaceView is the JSON shape of a workspace.
+type WorkspaceView struct {
+	CSRFToken string           `json:"csrf_token"`
+	Image     *workspace.Image `json:"image"`
+	Edits     []any            `json:"edits"`
+	Cursor    int              `json:"cursor"`
+	Current   *Size            `json:"current"`
+}
+
+// Size is an image's dimensions.
+type Size struct {
+	Width  int `json:"width"`
+	Height int `json:"height"`
+}
+
+// CSRF guards unsafe methods of a request that rides on an existing session:
+// such a request must repeat the session's token in X-CSRF-Token. A request
+// without a known session has nothing a forged request could abuse.
+func (h *Handler) CSRF(c *gin.Context) {
+	switch c.Request.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		c.Next()
+		return
+	}
+	if session.StatusOf(c.Request.Context()) == session.StatusHit &&
+		!session.ValidCSRF(sessions.Default(c), c.GetHeader(HeaderCSRF)) {
+		problem.Write(c, problem.New(http.StatusForbidden,
+			"this request uses a session cookie, so it must send the session's CSRF token in the X-CSRF-Token header (GET /api/v1/workspace returns it as csrf_token)"))
+		return
+	}
+	c.Next()
+}
+
+// Upload stores the image in field "image" as the session's original.
+func (h *Handler) Upload(c *gin.Context) {
+	data, err := upload.Read(c.Request, "image", h.maxUpload)
+	if err != nil {
+		problem.Write(c, err)
+		return
+	}
+	s := sessions.Default(c)
+	id, err := session.WorkspaceIDOrNew(s)
+	if err != nil {
+		problem.Write(c, err)
+		return
+	}
+	w, err := h.svc.Upload(c.Request.Context(), id, data)
+	if err != nil {
+		problem.Write(c, err)
+		return
+	}
+	session.SetWorkspaceID(s, id)
+	if !h.save(c) {
+		return
+	}
+	c.Header("Location", "/api/v1/workspace")
+	c.JSON(http.StatusCreated, w.Original)
+}
+
+// Workspace returns the session's editing state and its CSRF token.
+func (h *Handler) Workspace(c *gin.Context) {
+	s := sessions.Default(c)
+	v := WorkspaceView{Edits: []any{}}
+	if id := session.WorkspaceID(s); id != "" {
+		w, found, err := h.svc.Get(c.Request.Context(), id)
+		if err != nil {
+			problem.Write(c, err)
+			return
+		}
+		if found {
+			v.Image = w.Original
+			v.Cursor = w.Cursor
+			v.Current = &Size{Width: w.Original.Width, Height: w.Original.Height}
+		}
+	}
+	tok, err := session.CSRFToken(s)
+	if err != nil {
+		problem.Write(c, err)
+		return
+	}
+	v.CSRFToken = tok
+	if !h.save(c) {
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, v)
+}
+
+// save persists the session; on failure it writes the problem and reports false.
+func (h *Handler) save(c *gin.Context) bool {
+	if err := sessions.Default(c).Save(); err != nil && !errors.Is(err, session.ErrGone) {
+		problem.Write(c, err)
+		return false
+	}
+	return true
+}

@@ -1,0 +1,162 @@
+// Package config loads easel's one typed configuration from command-line flags
+// and EASEL_* environment variables, and validates it before anything starts.
+//
+// One naming rule links the two: the flag --session-store is the variable
+// EASEL_SESSION_STORE. A flag given on the command line wins over the
+// variable; the variable wins over the default.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+)
+
+// Session store kinds.
+const (
+	StoreMemory = "memory"
+	StoreRedis  = "redis"
+)
+
+// Cookie secure modes.
+const (
+	SecureAuto   = "auto"
+	SecureAlways = "always"
+	SecureNever  = "never"
+)
+
+// Config is everything `easel serve` can be told.
+type Config struct {
+	Addr            string
+	PodName         string
+	LogFormat       string
+	LogLevel        string
+	DrainDelay      time.Duration
+	ShutdownTimeout time.Duration
+	TrustedProxies  []netip.Prefix
+
+	Session Session
+	Redis   Redis
+	Upload  Upload
+
+	BlobCacheBytes int64
+	PreviewEdge    int
+	AIBackend      string
+}
+
+// Session configures the session cookie and its lifetime.
+type Session struct {
+	Store        string
+	Keys         [][]byte
+	IdleTTL      time.Duration
+	Lifetime     time.Duration
+	CookieName   string
+	CookieSecure string
+	MaxBytes     int
+}
+
+// Redis says how to reach Redis: one URL (standalone), Sentinel, or Cluster.
+type Redis struct {
+	URL            string
+	SentinelMaster string
+	SentinelAddrs  []string
+	ClusterAddrs   []string
+	Username       string
+	Password       string
+	TLS            bool
+	Prefix         string
+}
+
+// Configured reports whether any Redis connection setting was given.
+func (r Redis) Configured() bool {
+	return r.URL != "" || r.SentinelMaster != "" || len(r.ClusterAddrs) > 0
+}
+
+// Upload bounds what a user may upload.
+type Upload struct {
+	MaxBytes  int64
+	MaxPixels int64
+}
+
+// Error is a configuration problem: it names the setting and what it accepts.
+type Error struct {
+	Setting string // the flag name, e.g. "session-store"
+	Msg     string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("invalid setting --%s (%s): %s", e.Setting, EnvName(e.Setting), e.Msg)
+}
+
+// EnvName maps a flag name to its environment variable: session-store → EASEL_SESSION_STORE.
+func EnvName(flagName string) string {
+	return "EASEL_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Load parses args (without the program and subcommand names) and the
+// environment given by getenv. It returns flag.ErrHelp when --help was asked
+// for (the usage has then been written to out).
+func Load(args []string, getenv func(string) string, out io.Writer) (*Config, error) {
+	fs := flag.NewFlagSet("easel serve", flag.ContinueOnError)
+	fs.SetOutput(out)
+	raw := defineFlags(fs)
+	fs.Usage = func() { usage(fs, out) }
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q: easel serve takes only flags (see --help)", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] {
+			return
+		}
+		if v := getenv(EnvName(f.Name)); v != "" {
+			if err := f.Value.Set(v); err != nil {
+				errs = append(errs, &Error{Setting: f.Name, Msg: err.Error()})
+			}
+		}
+	})
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	cfg, err := raw.build()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.PodName == "" {
+		if h, err := os.Hostname(); err == nil {
+			cfg.PodName = h
+		} else {
+			cfg.PodName = "easel"
+		}
+	}
+	return cfg, nil
+}
+
+func usage(fs *flag.FlagSet, out io.Writer) {
+	fmt.Fprint(out, `Usage: easel serve [flags]
+
+Serves the easel web editor and its /api/v1 JSON API. Every flag can also be
+set through its environment variable (--session-store ↔ EASEL_SESSION_STORE);
+a flag on the command line wins.
+
+Flags:
+`)
+	fs.VisitAll(func(f *flag.Flag) {
+		name, help := flag.UnquoteUsage(f)
+		fmt.Fprintf(out, "  --%s %s\n    \t%s", f.Name, name, help)
+		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" && f.DefValue != "[]" {
+			fmt.Fprintf(out, " (default %s)", f.DefValue)
+		}
+		fmt.Fprintf(out, " [%s]\n", EnvName(f.Name))
+	})
+}

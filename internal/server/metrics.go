@@ -1,0 +1,57 @@
+package server
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics are this server's Prometheus collectors, on a registry of its own
+// (never the global default, so that two servers in one test do not clash).
+type metrics struct {
+	registry  *prometheus.Registry
+	requests  *prometheus.CounterVec
+	durations *prometheus.HistogramVec
+	sessions  *prometheus.CounterVec
+	storeOps  *prometheus.HistogramVec
+	blobCache *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "easel_http_requests_total", Help: "HTTP requests by route, method and status code.",
+		}, []string{"route", "method", "code"}),
+		durations: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "easel_http_request_duration_seconds", Help: "HTTP request durations by route.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route"}),
+		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "easel_sessions_total", Help: "Session lookups by result: new (no cookie), hit, miss (cookie presented, session unknown).",
+		}, []string{"result"}),
+		storeOps: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "easel_store_operation_duration_seconds", Help: "Session store operation latency by operation.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .5, 1},
+		}, []string{"op"}),
+		blobCache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "easel_blob_cache_total", Help: "Replica-local blob cache lookups by result (hit, miss).",
+		}, []string{"result"}),
+	}
+	m.registry.MustRegister(m.requests, m.durations, m.sessions, m.storeOps, m.blobCache,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) observeStore(op string, d time.Duration) {
+	m.storeOps.WithLabelValues(op).Observe(d.Seconds())
+}
+
+func (m *metrics) blobLookup(hit bool) {
+	if hit {
+		m.blobCache.WithLabelValues("hit").Inc()
+	} else {
+		m.blobCache.WithLabelValues("miss").Inc()
+	}
+}

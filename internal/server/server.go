@@ -1,0 +1,139 @@
+// Package server assembles easel's HTTP service: the gin engine, its
+// middleware, the route table, health, metrics and graceful shutdown. It
+// holds no business logic; handlers live in web and api and call workspace.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/easelhq/easel/internal/blob"
+	"github.com/easelhq/easel/internal/config"
+	"github.com/easelhq/easel/internal/imaging"
+	"github.com/easelhq/easel/internal/session"
+	"github.com/easelhq/easel/internal/store"
+	"github.com/easelhq/easel/internal/workspace"
+	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
+)
+
+// Server is one easel replica.
+type Server struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	engine   *gin.Engine
+	metrics  *metrics
+	sessions *session.Store
+	svc      *workspace.Service
+	pinger   store.Pinger // nil: nothing external to check (memory mode)
+	closers  []func() error
+	draining atomic.Bool
+}
+
+// New builds a server from cfg: it connects the stores (without waiting for
+// Redis to answer: /readyz reports that) and registers every route.
+func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
+	s := &Server{cfg: cfg, log: log, metrics: newMetrics()}
+	var (
+		backend    session.Backend
+		blobs      blob.Store
+		workspaces workspace.Store
+		keys       = cfg.Session.Keys
+	)
+	switch cfg.Session.Store {
+	case config.StoreRedis:
+		client, err := store.Open(cfg.Redis)
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, client.Close)
+		s.pinger = store.RedisPinger{Client: client}
+		backend = session.NewRedis(client, cfg.Redis.Prefix)
+		blobs = blob.NewRedis(client, cfg.Redis.Prefix)
+		workspaces = workspace.NewRedis(client, cfg.Redis.Prefix, cfg.Session.Lifetime)
+	default:
+		backend = session.NewMemory()
+		blobs = blob.NewMemory()
+		workspaces = workspace.NewMemory(cfg.Session.Lifetime)
+		if len(keys) == 0 {
+			// One replica, memory sessions: a per-process key is harmless
+			// (and sessions die with the process anyway).
+			k, err := session.RandomKey()
+			if err != nil {
+				return nil, err
+			}
+			keys = [][]byte{k}
+		}
+	}
+	if cfg.BlobCacheBytes > 0 && cfg.Session.Store == config.StoreRedis {
+		blobs = blob.NewCached(blobs, cfg.BlobCacheBytes, s.metrics.blobLookup)
+	}
+	sessions, err := session.NewStore(timedBackend{Backend: backend, observe: s.metrics.observeStore}, session.Options{
+		Keys: keys, IdleTTL: cfg.Session.IdleTTL, Lifetime: cfg.Session.Lifetime,
+		MaxBytes: cfg.Session.MaxBytes, Secure: cfg.Session.CookieSecure, IsHTTPS: s.isHTTPS, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.sessions = sessions
+	s.svc = &workspace.Service{
+		Blobs: blobs, Workspaces: workspaces, TTL: cfg.Session.Lifetime,
+		Limits: imaging.Limits{MaxPixels: cfg.Upload.MaxPixels},
+	}
+	if s.engine, err = s.routes(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Handler returns the HTTP handler, for tests and embedding.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Close releases the store connections.
+func (s *Server) Close() error {
+	var errs []error
+	for _, c := range s.closers {
+		if err := c(); err != nil && !errors.Is(err, redis.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Run serves on ln until ctx is done, then shuts down gracefully: readiness
+// fails at once, the server keeps serving for the drain delay (a terminating
+// pod still receives requests for a few seconds, until every load balancer
+// has seen its endpoint go), and then in-flight requests get the shutdown
+// timeout to finish.
+func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.engine,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("serving", "addr", ln.Addr().String(), "served_by", s.cfg.PodName, "session_store", s.cfg.Session.Store)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	s.draining.Store(true)
+	s.log.Info("draining", "delay", s.cfg.DrainDelay.String())
+	time.Sleep(s.cfg.DrainDelay)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	s.log.Info("stopped")
+	return nil
+}

@@ -1,0 +1,56 @@
+package session
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// payload is what a Backend stores for one session. It is JSON rather than
+// gob: a session written by one version of easel stays readable by the next
+// (no type registry to keep in step), and `redis-cli get` shows it plainly.
+// Values must therefore have string keys and JSON-able values; numbers come
+// back as float64.
+type payload struct {
+	Created time.Time
+	Values  map[any]any
+}
+
+type wirePayload struct {
+	V       int            `json:"v"`
+	Created int64          `json:"c"`
+	Values  map[string]any `json:"d,omitempty"`
+}
+
+const payloadVersion = 1
+
+func encodePayload(p payload) ([]byte, error) {
+	w := wirePayload{V: payloadVersion, Created: p.Created.UnixMilli(), Values: make(map[string]any, len(p.Values))}
+	for k, v := range p.Values {
+		ks, ok := k.(string)
+		if !ok {
+			return nil, fmt.Errorf("encoding session: key %v is a %T; session keys must be strings", k, k)
+		}
+		w.Values[ks] = v
+	}
+	data, err := json.Marshal(w)
+	if err != nil {
+		return nil, fmt.Errorf("encoding session: %w", err)
+	}
+	return data, nil
+}
+
+func decodePayload(data []byte) (payload, error) {
+	var w wirePayload
+	if err := json.Unmarshal(data, &w); err != nil {
+		return payload{}, fmt.Errorf("decoding session: %w", err)
+	}
+	if w.V != payloadVersion || w.Created <= 0 {
+		return payload{}, fmt.Errorf("decoding session: unknown format version %d", w.V)
+	}
+	p := payload{Created: time.UnixMilli(w.Created), Values: make(map[any]any, len(w.Values))}
+	for k, v := range w.Values {
+		p.Values[k] = v
+	}
+	return p, nil
+}

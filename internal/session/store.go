@@ -1,0 +1,223 @@
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-contrib/sessions"
+	"github.com/gorilla/securecookie"
+	gsessions "github.com/gorilla/sessions"
+)
+
+// Status says what the request's cookie found. It is sent as X-Session.
+type Status string
+
+// Session lookup results.
+const (
+	StatusNew  Status = "new"  // no cookie was presented
+	StatusHit  Status = "hit"  // the cookie's session was found
+	StatusMiss Status = "miss" // a cookie was presented, but its session is unknown, expired, or the cookie is invalid
+)
+
+// ErrTooLarge is returned by Save when a session outgrows Options.MaxBytes.
+var ErrTooLarge = errors.New("session too large")
+
+// Options configures a Store.
+type Options struct {
+	// Keys sign the cookie: the first signs, all verify (rotation). Each at
+	// least 32 bytes. Every replica must share them.
+	Keys [][]byte
+	// IdleTTL is the sliding idle timeout; Lifetime the absolute cap.
+	IdleTTL, Lifetime time.Duration
+	// MaxBytes caps the serialized session.
+	MaxBytes int
+	// Secure: "always", "never", or "auto" (when IsHTTPS says so).
+	Secure string
+	// IsHTTPS reports whether a request reached the service over HTTPS,
+	// directly or through a trusted proxy. Nil means never.
+	IsHTTPS func(*http.Request) bool
+	// Logger receives warnings about undecodable sessions.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Store is a gin-contrib/sessions Store on a Backend. It only ever adopts IDs
+// it issued itself: an unknown, expired or forged cookie gets a fresh session
+// with a fresh ID, and the request is marked StatusMiss.
+type Store struct {
+	backend Backend
+	codecs  []securecookie.Codec
+	opts    Options
+	cookie  sessions.Options
+}
+
+// NewStore returns a Store. It fails when no key is given or a key is short.
+func NewStore(backend Backend, opts Options) (*Store, error) {
+	if len(opts.Keys) == 0 {
+		return nil, errors.New("session store needs at least one signing key")
+	}
+	pairs := make([][]byte, 0, 2*len(opts.Keys))
+	for i, k := range opts.Keys {
+		if len(k) < 32 {
+			return nil, fmt.Errorf("session key %d is %d bytes; at least 32 are needed", i+1, len(k))
+		}
+		pairs = append(pairs, k, nil) // signed, not encrypted: the value is a random ID
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	codecs := securecookie.CodecsFromPairs(pairs...)
+	for _, c := range codecs {
+		sc := c.(*securecookie.SecureCookie)
+		sc.MaxAge(int(opts.Lifetime / time.Second))
+		sc.SetSerializer(securecookie.NopEncoder{})
+	}
+	return &Store{
+		backend: backend, codecs: codecs, opts: opts,
+		cookie: sessions.Options{Path: "/", MaxAge: int(opts.Lifetime / time.Second), HttpOnly: true, SameSite: http.SameSiteLaxMode},
+	}, nil
+}
+
+// RandomKey returns 32 random bytes, for a single replica with no configured key.
+func RandomKey() ([]byte, error) {
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, fmt.Errorf("generating session key: %w", err)
+	}
+	return k, nil
+}
+
+// Options sets the cookie defaults (part of sessions.Store).
+func (s *Store) Options(o sessions.Options) { s.cookie = o }
+
+// Get returns the request's session, loading it once per request.
+func (s *Store) Get(r *http.Request, name string) (*gsessions.Session, error) {
+	return gsessions.GetRegistry(r).Get(s, name)
+}
+
+// New loads the session named by the request's cookie, or starts a fresh one.
+// It always returns a session; err is non-nil only for a backend failure.
+func (s *Store) New(r *http.Request, name string) (*gsessions.Session, error) {
+	sess := gsessions.NewSession(s, name)
+	opts := s.cookie
+	sess.Options = opts.ToGorillaOptions()
+	sess.IsNew = true
+	info := infoFrom(r.Context())
+	info.status = StatusNew
+
+	c, err := r.Cookie(name)
+	if err != nil {
+		return sess, nil
+	}
+	info.status = StatusMiss
+	var id []byte
+	if err := securecookie.DecodeMulti(name, c.Value, &id, s.codecs...); err != nil {
+		return sess, nil
+	}
+	data, found, err := s.backend.Load(r.Context(), string(id), s.opts.IdleTTL)
+	if err != nil {
+		return sess, err
+	}
+	if !found {
+		return sess, nil
+	}
+	p, err := decodePayload(data)
+	if err != nil {
+		// Typically a deploy changed what a session holds: start afresh
+		// rather than answer 500 for the rest of the session's life.
+		s.opts.Logger.WarnContext(r.Context(), "discarding undecodable session", "err", err)
+		return sess, nil
+	}
+	if s.opts.Now().Sub(p.Created) >= s.opts.Lifetime {
+		if err := s.backend.Delete(r.Context(), string(id)); err != nil {
+			return sess, err
+		}
+		return sess, nil
+	}
+	sess.ID, sess.Values, sess.IsNew = string(id), p.Values, false
+	info.created = p.Created
+	info.status = StatusHit
+	return sess, nil
+}
+
+// Save stores the session and sets its cookie; a MaxAge < 0 deletes both.
+func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *gsessions.Session) error {
+	ctx := r.Context()
+	if sess.Options.MaxAge < 0 {
+		if sess.ID != "" {
+			if err := s.backend.Delete(ctx, sess.ID); err != nil {
+				return err
+			}
+		}
+		http.SetCookie(w, s.httpCookie(r, sess, ""))
+		return nil
+	}
+	info := infoFrom(ctx)
+	now := s.opts.Now()
+	if sess.ID == "" || info.created.IsZero() {
+		info.created = now
+	}
+	data, err := encodePayload(payload{Created: info.created, Values: sess.Values})
+	if err != nil {
+		return err
+	}
+	if len(data) > s.opts.MaxBytes {
+		return fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(data), s.opts.MaxBytes)
+	}
+	ttl := min(s.opts.IdleTTL, info.created.Add(s.opts.Lifetime).Sub(now))
+	if sess.ID != "" {
+		if err := s.backend.Update(ctx, sess.ID, data, ttl); err != nil {
+			return err
+		}
+		return nil // the cookie the browser holds is still valid
+	}
+	id, err := newID()
+	if err != nil {
+		return err
+	}
+	if err := s.backend.Create(ctx, id, data, ttl); err != nil {
+		return err
+	}
+	sess.ID = id
+	value, err := securecookie.EncodeMulti(sess.Name(), []byte(id), s.codecs...)
+	if err != nil {
+		return fmt.Errorf("signing session cookie: %w", err)
+	}
+	http.SetCookie(w, s.httpCookie(r, sess, value))
+	return nil
+}
+
+// Delete removes a session by ID from the backend (the cookie is left alone).
+func (s *Store) Delete(ctx context.Context, id string) error { return s.backend.Delete(ctx, id) }
+
+func (s *Store) httpCookie(r *http.Request, sess *gsessions.Session, value string) *http.Cookie {
+	c := gsessions.NewCookie(sess.Name(), value, sess.Options)
+	switch s.opts.Secure {
+	case "always":
+		c.Secure = true
+	case "never":
+		c.Secure = false
+	default:
+		c.Secure = s.opts.IsHTTPS != nil && s.opts.IsHTTPS(r)
+	}
+	return c
+}
+
+// newID returns 32 random bytes, URL-safe base64: unguessable, server-issued.
+func newID() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generating session id: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}

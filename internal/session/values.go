@@ -1,0 +1,62 @@
+package session
+
+import (
+	"github.com/easelhq/easel/internal/workspace"
+	"github.com/gin-contrib/sessions"
+)
+
+// Keys of the small state a session holds.
+const (
+	workspaceKey = "ws"
+	flashPrefix  = "flash_"
+)
+
+// Flash kinds.
+const (
+	FlashInfo  = "info"
+	FlashError = "error"
+)
+
+// Flash is a one-time message shown on the next page.
+type Flash struct {
+	Kind string // FlashInfo or FlashError
+	Text string
+}
+
+// WorkspaceID returns the session's workspace ID, or "" when it has none.
+func WorkspaceID(s sessions.Session) string {
+	id, _ := s.Get(workspaceKey).(string)
+	return id
+}
+
+// WorkspaceIDOrNew returns the session's workspace ID, or a fresh one when
+// the session has none yet (the caller stores it with SetWorkspaceID once the
+// workspace exists).
+func WorkspaceIDOrNew(s sessions.Session) (string, error) {
+	if id := WorkspaceID(s); workspace.ValidID(id) {
+		return id, nil
+	}
+	return workspace.NewID()
+}
+
+// SetWorkspaceID points the session at a workspace.
+func SetWorkspaceID(s sessions.Session, id string) { s.Set(workspaceKey, id) }
+
+// AddFlash queues a message of kind for the next page.
+func AddFlash(s sessions.Session, kind, text string) { s.AddFlash(text, flashPrefix+kind) }
+
+// TakeFlashes removes and returns the queued messages, errors first.
+func TakeFlashes(s sessions.Session) []Flash {
+	var out []Flash
+	for _, kind := range []string{FlashError, FlashInfo} {
+		if s.Get(flashPrefix+kind) == nil {
+			continue // Flashes would mark the session written: no needless save
+		}
+		for _, f := range s.Flashes(flashPrefix + kind) {
+			if text, ok := f.(string); ok {
+				out = append(out, Flash{Kind: kind, Text: text})
+			}
+		}
+	}
+	return out
+}

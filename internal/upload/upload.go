@@ -1,0 +1,79 @@
+// Package upload reads an uploaded image out of a multipart request within
+// the configured limits, for both the web pages and the API.
+package upload
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+
+	"github.com/easelhq/easel/internal/problem"
+)
+
+// Overhead is what a multipart body may carry beyond the file itself
+// (boundaries, headers, the CSRF field).
+const Overhead = 64 << 10
+
+// Read returns the bytes of the multipart file field, which must not exceed
+// max bytes. The request body must already be capped (http.MaxBytesReader at
+// max+Overhead), so that parsing cannot read an unbounded body. Errors are
+// *problem.Error values that say what to fix.
+func Read(r *http.Request, field string, max int64) ([]byte, error) {
+	if r.ContentLength > max+Overhead {
+		return nil, tooLarge(max)
+	}
+	// Keep the file in memory (no temp files: the root filesystem may be
+	// read-only); the body cap bounds it.
+	if err := r.ParseMultipartForm(max + Overhead); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge(max)
+		}
+		return nil, &problem.Error{Status: http.StatusBadRequest, Field: field,
+			Detail: "send the image as multipart/form-data with the file in the field \"" + field + "\""}
+	}
+	fh, err := formFile(r, field)
+	if err != nil {
+		return nil, err
+	}
+	if fh.Size > max {
+		return nil, tooLarge(max)
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return nil, fmt.Errorf("opening upload: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading upload: %w", err)
+	}
+	if int64(len(data)) > max {
+		return nil, tooLarge(max)
+	}
+	if len(data) == 0 {
+		return nil, &problem.Error{Status: http.StatusBadRequest, Field: field, Detail: "the file is empty: choose a photo to upload"}
+	}
+	return data, nil
+}
+
+func formFile(r *http.Request, field string) (*multipart.FileHeader, error) {
+	if r.MultipartForm != nil && len(r.MultipartForm.File[field]) > 0 {
+		return r.MultipartForm.File[field][0], nil
+	}
+	return nil, &problem.Error{Status: http.StatusBadRequest, Field: field, Detail: "please choose a file to upload (form field \"" + field + "\")"}
+}
+
+func tooLarge(max int64) error {
+	return &problem.Error{Status: http.StatusRequestEntityTooLarge, Field: "image",
+		Detail: fmt.Sprintf("the file is larger than the upload limit of %s", human(max))}
+}
+
+func human(n int64) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d KiB", n>>10)
+}

@@ -1,0 +1,36 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/easelhq/easel/internal/blob"
+	"github.com/gin-gonic/gin"
+)
+
+// Blob serves an image by digest. Blobs never change, so the digest is a
+// strong ETag and browsers may cache the bytes for a year.
+func (h *Handler) Blob(c *gin.Context) {
+	d := c.Param("digest")
+	if !blob.ValidDigest(d) {
+		c.String(http.StatusNotFound, "no such image: a digest is 64 lower-case hex characters\n")
+		return
+	}
+	etag := `"` + d + `"`
+	c.Header("ETag", etag)
+	c.Header("Cache-Control", "public, max-age=31536000, immutable")
+	if c.GetHeader("If-None-Match") == etag {
+		c.Status(http.StatusNotModified)
+		return
+	}
+	data, found, err := h.svc.Blobs.Get(c.Request.Context(), d)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	if !found {
+		c.Header("Cache-Control", "no-store")
+		c.String(http.StatusNotFound, "no such image (it may have expired)\n")
+		return
+	}
+	c.Data(http.StatusOK, http.DetectContentType(data), data)
+}

@@ -1,0 +1,97 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/easelhq/easel/internal/problem"
+	"github.com/easelhq/easel/internal/session"
+	"github.com/easelhq/easel/internal/upload"
+	"github.com/easelhq/easel/internal/workspace"
+	"github.com/gin-contrib/sessions"
+	"github.com/gin-gonic/gin"
+)
+
+// Index shows the upload form, and a link back to the editor when the
+// session already has an image.
+func (h *Handler) Index(c *gin.Context) {
+	w, err := h.workspace(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	d := pageData{Title: "Upload", MaxUpload: fmt.Sprintf("%d MiB", h.maxUpload>>20)}
+	if w != nil {
+		d.Image = w.Original
+	}
+	h.render(c, http.StatusOK, "index", d)
+}
+
+// Upload takes the form's image, stores it and redirects to the editor
+// (POST-redirect-GET). Invalid files come back to the form as a flash
+// message; the session's existing image is kept.
+func (h *Handler) Upload(c *gin.Context) {
+	data, err := upload.Read(c.Request, "image", h.maxUpload)
+	// An oversized body is cut off before its CSRF field could be read; it
+	// stores nothing, so it gets its flash message without the check.
+	if problem.From(err).Status != http.StatusRequestEntityTooLarge && !h.checkCSRF(c) {
+		return
+	}
+	s := sessions.Default(c)
+	if err == nil {
+		var w *workspace.Workspace
+		if w, err = h.upload(c, s, data); err == nil {
+			session.AddFlash(s, session.FlashInfo, fmt.Sprintf("Uploaded a %d×%d %s image.", w.Original.Width, w.Original.Height, w.Original.Format))
+			h.redirect(c, "/image")
+			return
+		}
+	}
+	if p := problem.From(err); p.Status >= 500 {
+		h.fail(c, err)
+		return
+	}
+	session.AddFlash(s, session.FlashError, problem.From(err).Detail)
+	h.redirect(c, "/")
+}
+
+// Editor shows the session's image, or explains plainly why there is none.
+func (h *Handler) Editor(c *gin.Context) {
+	w, err := h.workspace(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	d := pageData{Title: "Editor"}
+	if w != nil {
+		d.Image = w.Original
+	}
+	h.render(c, http.StatusOK, "image", d)
+}
+
+// upload stores data as the image of the session's workspace, creating the
+// workspace when the session has none.
+func (h *Handler) upload(c *gin.Context, s sessions.Session, data []byte) (*workspace.Workspace, error) {
+	id, err := session.WorkspaceIDOrNew(s)
+	if err != nil {
+		return nil, err
+	}
+	w, err := h.svc.Upload(c.Request.Context(), id, data)
+	if err != nil {
+		return nil, err
+	}
+	session.SetWorkspaceID(s, id)
+	return w, nil
+}
+
+// workspace returns the session's workspace, or nil when it has none.
+func (h *Handler) workspace(c *gin.Context) (*workspace.Workspace, error) {
+	id := session.WorkspaceID(sessions.Default(c))
+	if id == "" {
+		return nil, nil
+	}
+	w, found, err := h.svc.Get(c.Request.Context(), id)
+	if err != nil || !found {
+		return nil, err
+	}
+	return w, nil
+}

@@ -1,0 +1,134 @@
+// Package web serves easel's HTML pages: the upload form, the editor and the
+// image blobs they show. Forms follow POST-redirect-GET with flash messages;
+// every form carries the session's CSRF token. Handlers are thin: the work
+// is done by the workspace service.
+package web
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+
+	"github.com/easelhq/easel/internal/problem"
+	"github.com/easelhq/easel/internal/session"
+	"github.com/easelhq/easel/internal/workspace"
+	"github.com/gin-contrib/sessions"
+	"github.com/gin-gonic/gin"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Static returns the embedded stylesheets and scripts, served under /static.
+func Static() http.FileSystem {
+	sub, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		panic(err) // the embed directive guarantees the folder exists
+	}
+	return http.FS(sub)
+}
+
+// Handler serves the pages.
+type Handler struct {
+	svc       *workspace.Service
+	log       *slog.Logger
+	servedBy  string
+	maxUpload int64
+	pages     map[string]*template.Template
+}
+
+// New parses the embedded templates.
+func New(svc *workspace.Service, log *slog.Logger, servedBy string, maxUpload int64) (*Handler, error) {
+	h := &Handler{svc: svc, log: log, servedBy: servedBy, maxUpload: maxUpload, pages: map[string]*template.Template{}}
+	for _, page := range []string{"index", "image", "error"} {
+		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
+		if err != nil {
+			return nil, fmt.Errorf("parsing template %s: %w", page, err)
+		}
+		h.pages[page] = t
+	}
+	return h, nil
+}
+
+// pageData is what every page's layout needs.
+type pageData struct {
+	Title     string
+	CSRF      string
+	ServedBy  string
+	Session   session.Status
+	Flashes   []session.Flash
+	Image     *workspace.Image
+	MaxUpload string
+	Detail    string
+}
+
+// render saves the session (before the body, so a new cookie can still be
+// set), then writes the page.
+func (h *Handler) render(c *gin.Context, status int, page string, d pageData) {
+	s := sessions.Default(c)
+	d.ServedBy = h.servedBy
+	d.Session = session.StatusOf(c.Request.Context())
+	d.Flashes = append(d.Flashes, session.TakeFlashes(s)...)
+	tok, err := session.CSRFToken(s)
+	if err == nil {
+		err = s.Save()
+	}
+	if err != nil && !errors.Is(err, session.ErrGone) {
+		h.fail(c, err)
+		return
+	}
+	d.CSRF = tok
+	c.Header("Cache-Control", "no-store")
+	c.Status(status)
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	if err := h.pages[page].ExecuteTemplate(c.Writer, "layout", d); err != nil {
+		h.log.Error("rendering page", "page", page, "err", err)
+	}
+}
+
+// fail shows an error page for an error that cannot become a flash message
+// (the store is down, or the form itself is not trustworthy).
+func (h *Handler) fail(c *gin.Context, err error) {
+	p := problem.From(err)
+	if p.Status >= 500 {
+		_ = c.Error(err)
+	}
+	if p.Status == http.StatusServiceUnavailable {
+		c.Header("Retry-After", problem.RetryAfter)
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Status(p.Status)
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	d := pageData{Title: http.StatusText(p.Status), Detail: p.Detail, ServedBy: h.servedBy, Session: session.StatusOf(c.Request.Context())}
+	if err := h.pages["error"].ExecuteTemplate(c.Writer, "layout", d); err != nil {
+		h.log.Error("rendering error page", "err", err)
+	}
+	c.Abort()
+}
+
+// redirect saves the session (with its flash messages) and answers 303.
+func (h *Handler) redirect(c *gin.Context, to string) {
+	if err := sessions.Default(c).Save(); err != nil && !errors.Is(err, session.ErrGone) {
+		h.fail(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, to)
+}
+
+// checkCSRF verifies the form's csrf_token against the session. A mismatch
+// answers 403 at once and leaves the session untouched.
+func (h *Handler) checkCSRF(c *gin.Context) bool {
+	if session.ValidCSRF(sessions.Default(c), c.Request.PostFormValue("csrf_token")) {
+		return true
+	}
+	h.fail(c, problem.New(http.StatusForbidden,
+		"This form has expired or did not come from this site (its security token does not match your session). Reload the page and try again."))
+	return false
+}

@@ -1,0 +1,169 @@
+package workspace
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/easelhq/easel/internal/store"
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis is a Store in Redis. A workspace is two keys in one Cluster hash slot
+// ({ws:ID}): a hash with the original image, the cursor and the version, and
+// a list of edits. Every change is one Lua script, so it is atomic and takes
+// one round trip however many replicas change the workspace at once.
+type Redis struct {
+	client redis.UniversalClient
+	prefix string
+	ttl    time.Duration
+}
+
+// NewRedis returns a Redis workspace store whose workspaces expire ttl after
+// their last change.
+func NewRedis(client redis.UniversalClient, prefix string, ttl time.Duration) *Redis {
+	return &Redis{client: client, prefix: prefix, ttl: ttl}
+}
+
+func (r *Redis) keys(id string) []string {
+	base := r.prefix + ":{ws:" + id + "}"
+	return []string{base, base + ":edits"}
+}
+
+// result turns a script's reply into a workspace: {"ok", img, cur, ver, edit...}.
+const result = `
+local function result()
+  local out = {'ok', redis.call('HGET', KEYS[1], 'img'), redis.call('HGET', KEYS[1], 'cur'), redis.call('HGET', KEYS[1], 'ver')}
+  for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do out[#out+1] = e end
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  redis.call('PEXPIRE', KEYS[2], ARGV[1])
+  return out
+end
+`
+
+var (
+	setOriginalScript = redis.NewScript(result + `
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[1], 'img', ARGV[2], 'cur', 0)
+redis.call('HINCRBY', KEYS[1], 'ver', 1)
+return result()`)
+
+	appendScript = redis.NewScript(result + `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'notfound'} end
+local want = tonumber(ARGV[3])
+if want >= 0 and want ~= tonumber(redis.call('HGET', KEYS[1], 'ver')) then return {'conflict'} end
+local cur = tonumber(redis.call('HGET', KEYS[1], 'cur'))
+if cur == 0 then redis.call('DEL', KEYS[2]) else redis.call('LTRIM', KEYS[2], 0, cur - 1) end
+redis.call('RPUSH', KEYS[2], ARGV[2])
+redis.call('HSET', KEYS[1], 'cur', cur + 1)
+redis.call('HINCRBY', KEYS[1], 'ver', 1)
+return result()`)
+
+	moveScript = redis.NewScript(result + `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'notfound'} end
+local cur = tonumber(redis.call('HGET', KEYS[1], 'cur'))
+local n = redis.call('LLEN', KEYS[2])
+if ARGV[2] == 'undo' and cur > 0 then cur = cur - 1
+elseif ARGV[2] == 'redo' and cur < n then cur = cur + 1
+elseif ARGV[2] == 'reset' then cur = 0; redis.call('DEL', KEYS[2]) end
+redis.call('HSET', KEYS[1], 'cur', cur)
+redis.call('HINCRBY', KEYS[1], 'ver', 1)
+return result()`)
+)
+
+// Get implements Store.
+func (r *Redis) Get(ctx context.Context, id string) (*Workspace, bool, error) {
+	k := r.keys(id)
+	var meta *redis.SliceCmd
+	var edits *redis.StringSliceCmd
+	_, err := r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		meta = p.HMGet(ctx, k[0], "img", "cur", "ver")
+		edits = p.LRange(ctx, k[1], 0, -1)
+		return nil
+	})
+	if err != nil {
+		return nil, false, store.Unavailable("loading workspace", err)
+	}
+	v := meta.Val()
+	if v[0] == nil {
+		return nil, false, nil
+	}
+	reply := []any{"ok", v[0], v[1], v[2]}
+	for _, e := range edits.Val() {
+		reply = append(reply, e)
+	}
+	w, err := decode(id, reply)
+	return w, err == nil, err
+}
+
+// SetOriginal implements Store.
+func (r *Redis) SetOriginal(ctx context.Context, id string, img Image) (*Workspace, error) {
+	b, err := json.Marshal(img)
+	if err != nil {
+		return nil, fmt.Errorf("encoding image: %w", err)
+	}
+	return r.run(ctx, setOriginalScript, id, string(b))
+}
+
+// Append implements Store.
+func (r *Redis) Append(ctx context.Context, id string, edit json.RawMessage, ifVersion int64) (*Workspace, error) {
+	return r.run(ctx, appendScript, id, string(edit), ifVersion)
+}
+
+// Move implements Store.
+func (r *Redis) Move(ctx context.Context, id string, m Movement) (*Workspace, error) {
+	return r.run(ctx, moveScript, id, string(m))
+}
+
+func (r *Redis) run(ctx context.Context, s *redis.Script, id string, args ...any) (*Workspace, error) {
+	argv := append([]any{r.ttl.Milliseconds()}, args...)
+	reply, err := s.Run(ctx, r.client, r.keys(id), argv...).Slice()
+	if err != nil {
+		return nil, store.Unavailable("changing workspace", err)
+	}
+	return decode(id, reply)
+}
+
+func decode(id string, reply []any) (*Workspace, error) {
+	if len(reply) == 0 {
+		return nil, errors.New("decoding workspace: empty reply")
+	}
+	switch reply[0] {
+	case "notfound":
+		return nil, ErrNotFound
+	case "conflict":
+		return nil, ErrConflict
+	}
+	if len(reply) < 4 {
+		return nil, fmt.Errorf("decoding workspace: short reply (%d fields)", len(reply))
+	}
+	w := &Workspace{ID: id}
+	var img Image
+	if err := json.Unmarshal([]byte(str(reply[1])), &img); err != nil {
+		return nil, fmt.Errorf("decoding workspace image: %w", err)
+	}
+	w.Original = &img
+	if _, err := fmt.Sscan(str(reply[2]), &w.Cursor); err != nil {
+		return nil, fmt.Errorf("decoding workspace cursor: %w", err)
+	}
+	if _, err := fmt.Sscan(str(reply[3]), &w.Version); err != nil {
+		return nil, fmt.Errorf("decoding workspace version: %w", err)
+	}
+	for _, e := range reply[4:] {
+		w.Edits = append(w.Edits, json.RawMessage(str(e)))
+	}
+	w.Cursor = min(w.Cursor, len(w.Edits))
+	return w, nil
+}
+
+func str(v any) string {
+	switch s := v.(type) {
+	case string:
+		return s
+	case int64:
+		return fmt.Sprint(s)
+	}
+	return ""
+}

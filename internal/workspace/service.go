@@ -1,0 +1,58 @@
+package workspace
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/easelhq/easel/internal/blob"
+	"github.com/easelhq/easel/internal/imaging"
+)
+
+// Service is what the web pages and the API call: it validates images,
+// stores them as blobs and keeps workspaces pointing at them. It knows
+// nothing of HTTP or sessions.
+type Service struct {
+	Blobs      blob.Store
+	Workspaces Store
+	Limits     imaging.Limits
+	// TTL is how long a workspace and its blobs live after their last change.
+	TTL time.Duration
+}
+
+// Upload validates data as an image (by content, never by a client's claim),
+// stores it, and makes it the original of workspace id (created if needed).
+// Invalid images are *imaging.Error values and store nothing.
+func (s *Service) Upload(ctx context.Context, id string, data []byte) (*Workspace, error) {
+	img, err := s.Asset(ctx, data)
+	if err != nil {
+		return nil, err
+	}
+	w, err := s.Workspaces.SetOriginal(ctx, id, img)
+	if err != nil {
+		return nil, fmt.Errorf("setting original: %w", err)
+	}
+	return w, nil
+}
+
+// Asset validates and stores an image that is not (yet) any workspace's
+// original: a background or an overlay.
+func (s *Service) Asset(ctx context.Context, data []byte) (Image, error) {
+	info, err := imaging.Inspect(data, s.Limits)
+	if err != nil {
+		return Image{}, err
+	}
+	d, err := s.Blobs.Put(ctx, data, s.TTL)
+	if err != nil {
+		return Image{}, fmt.Errorf("storing image: %w", err)
+	}
+	return Image{Digest: d, Width: info.Width, Height: info.Height, Format: info.Format}, nil
+}
+
+// Get returns workspace id; found == false when it does not exist.
+func (s *Service) Get(ctx context.Context, id string) (*Workspace, bool, error) {
+	if !ValidID(id) {
+		return nil, false, nil
+	}
+	return s.Workspaces.Get(ctx, id)
+}

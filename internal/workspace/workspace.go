@@ -1,0 +1,87 @@
+// Package workspace keeps a user's editing state in the shared store: the
+// original image, an ordered, non-destructive edit list and a cursor for
+// undo and redo. Any replica may change a workspace at any time; changes are
+// atomic, so concurrent edits arriving at different replicas are all kept.
+package workspace
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// ErrNotFound means the workspace does not exist (never created, or expired).
+var ErrNotFound = errors.New("workspace not found")
+
+// ErrConflict means the workspace changed since the version a conditional
+// change was based on; re-read, re-check and retry.
+var ErrConflict = errors.New("workspace changed concurrently")
+
+// ErrNoImage means the workspace has no original image yet.
+var ErrNoImage = errors.New("workspace has no image")
+
+// Image describes a stored image blob.
+type Image struct {
+	Digest string `json:"digest"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+	Format string `json:"format"`
+}
+
+// Workspace is one user's editing state. Edits[:Cursor] are applied;
+// Edits[Cursor:] are the redo tail.
+type Workspace struct {
+	ID       string
+	Original *Image
+	Edits    []json.RawMessage
+	Cursor   int
+	// Version increases with every change; conditional changes compare it.
+	Version int64
+}
+
+// Applied returns the edits up to the cursor.
+func (w *Workspace) Applied() []json.RawMessage { return w.Edits[:w.Cursor] }
+
+// Store persists workspaces. Every method is atomic on one workspace.
+type Store interface {
+	// Get returns a workspace; found == false with a nil error when missing.
+	Get(ctx context.Context, id string) (w *Workspace, found bool, err error)
+	// SetOriginal creates the workspace or replaces its image, clearing the
+	// edit list.
+	SetOriginal(ctx context.Context, id string, img Image) (*Workspace, error)
+	// Append adds an edit at the cursor, dropping any redo tail. With
+	// ifVersion >= 0 it fails with ErrConflict unless the workspace is still
+	// at that version; with ifVersion < 0 it appends whatever happened since.
+	Append(ctx context.Context, id string, edit json.RawMessage, ifVersion int64) (*Workspace, error)
+	// Move changes the cursor: Undo (-1), Redo (+1) or Reset (to 0, dropping
+	// every edit). Undo at 0 and Redo at the end change nothing.
+	Move(ctx context.Context, id string, m Movement) (*Workspace, error)
+}
+
+// Movement is a cursor change.
+type Movement string
+
+// Cursor movements.
+const (
+	Undo  Movement = "undo"
+	Redo  Movement = "redo"
+	Reset Movement = "reset"
+)
+
+// NewID returns a fresh random workspace ID.
+func NewID() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generating workspace id: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// ValidID reports whether id looks like one NewID makes.
+func ValidID(id string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(id)
+	return err == nil && len(b) == 16
+}
