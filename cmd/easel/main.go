@@ -16,6 +16,7 @@ import (
 
 	"github.com/easelhq/easel/internal/config"
 	"github.com/easelhq/easel/internal/server"
+	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/version"
 )
 
@@ -56,6 +57,7 @@ func run(ctx context.Context, stopSignals func(), args []string, stdout, stderr 
 		return 2
 	}
 	log := newLogger(cfg, stderr)
+	store.RouteLogs(log)
 	srv, err := server.New(cfg, log)
 	if err != nil {
 		log.Error("starting", "err", err)

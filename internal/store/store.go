@@ -11,6 +11,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/easelhq/easel/internal/config"
@@ -30,9 +31,12 @@ func Unavailable(op string, err error) error {
 // Open builds a client from cfg. It does not dial; Ping does.
 func Open(cfg config.Redis) (redis.UniversalClient, error) {
 	opts := &redis.UniversalOptions{
-		Username:        cfg.Username,
-		Password:        cfg.Password,
-		DialTimeout:     2 * time.Second,
+		Username: cfg.Username,
+		Password: cfg.Password,
+		// Fail fast while Redis is down: a user waits for a 503 with a retry
+		// hint rather than for a long chain of dial attempts.
+		DialTimeout:     time.Second,
+		DialerRetries:   1,
 		ReadTimeout:     2 * time.Second,
 		WriteTimeout:    2 * time.Second,
 		MaxRetries:      2,
@@ -69,6 +73,19 @@ func Open(cfg config.Redis) (redis.UniversalClient, error) {
 		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	return redis.NewUniversalClient(opts), nil
+}
+
+// RouteLogs sends go-redis' own log lines (connection pool warnings) to log
+// instead of stderr. go-redis keeps its logger in a package variable, so
+// only main calls this, once.
+func RouteLogs(log *slog.Logger) {
+	redis.SetLogger(slogPrintf{log})
+}
+
+type slogPrintf struct{ log *slog.Logger }
+
+func (l slogPrintf) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
 }
 
 // Pinger reports whether the shared state answers.

@@ -1,0 +1,118 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := Load(nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8080" || c.Session.Store != StoreMemory || c.Session.IdleTTL != 30*time.Minute ||
+		c.Session.Lifetime != 24*time.Hour || c.Upload.MaxBytes != 25<<20 || c.Upload.MaxPixels != 50_000_000 || c.PodName == "" {
+		t.Errorf("defaults: %+v", c)
+	}
+}
+
+func TestFlagBeatsEnvBeatsDefault(t *testing.T) {
+	t.Parallel()
+	c, err := Load([]string{"--addr", ":9000"}, env(map[string]string{
+		"EASEL_ADDR": ":7000", "EASEL_SESSION_TTL": "10m", "EASEL_MAX_UPLOAD_BYTES": "5MiB", "EASEL_POD_NAME": "pod-1",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":9000" || c.Session.IdleTTL != 10*time.Minute || c.Upload.MaxBytes != 5<<20 || c.PodName != "pod-1" {
+		t.Errorf("got addr %s ttl %s max %d pod %s", c.Addr, c.Session.IdleTTL, c.Upload.MaxBytes, c.PodName)
+	}
+}
+
+func TestRedisModes(t *testing.T) {
+	t.Parallel()
+	key := strings.Repeat("k", 32)
+	c, err := Load(nil, env(map[string]string{
+		"EASEL_SESSION_STORE": "redis", "EASEL_REDIS_SENTINEL_MASTER": "mymaster",
+		"EASEL_REDIS_SENTINEL_ADDRS": "a:26379, b:26379", "EASEL_SESSION_KEYS": key + "," + key + "old",
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Redis.SentinelAddrs) != 2 || len(c.Session.Keys) != 2 || string(c.Session.Keys[0]) != key {
+		t.Errorf("redis %+v keys %d", c.Redis, len(c.Session.Keys))
+	}
+}
+
+// TestInvalidSettings: each bad value is refused with a message naming the
+// flag, its variable and what is allowed.
+func TestInvalidSettings(t *testing.T) {
+	t.Parallel()
+	key := strings.Repeat("k", 32)
+	cases := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"unknown store", map[string]string{"EASEL_SESSION_STORE": "disk"}, []string{"--session-store", "EASEL_SESSION_STORE", "memory or redis", `"disk"`}},
+		{"redis without connection", map[string]string{"EASEL_SESSION_STORE": "redis", "EASEL_SESSION_KEYS": key}, []string{"--redis-url"}},
+		{"redis without keys", map[string]string{"EASEL_SESSION_STORE": "redis", "EASEL_REDIS_URL": "redis://r:6379"}, []string{"EASEL_SESSION_KEYS", "invents its own key"}},
+		{"short key", map[string]string{"EASEL_SESSION_KEYS": "short"}, []string{"key 1 is 5 characters", "at least 32"}},
+		{"bad duration", map[string]string{"EASEL_SESSION_TTL": "30"}, []string{"EASEL_SESSION_TTL"}},
+		{"bad size", map[string]string{"EASEL_MAX_UPLOAD_BYTES": "lots"}, []string{"EASEL_MAX_UPLOAD_BYTES", "25MiB"}},
+		{"lifetime below ttl", map[string]string{"EASEL_SESSION_LIFETIME": "10m"}, []string{"--session-lifetime", "at least --session-ttl"}},
+		{"bad url scheme", map[string]string{"EASEL_REDIS_URL": "http://r:6379"}, []string{"redis:// or rediss://"}},
+		{"two redis modes", map[string]string{"EASEL_REDIS_URL": "redis://r", "EASEL_REDIS_CLUSTER_ADDRS": "a:1,b:2"}, []string{"not several"}},
+		{"sentinel without addrs", map[string]string{"EASEL_REDIS_SENTINEL_MASTER": "m"}, []string{"go together"}},
+		{"bad proxy", map[string]string{"EASEL_TRUSTED_PROXIES": "10.0.0.0/33"}, []string{"--trusted-proxies", "CIDR"}},
+		{"bad log format", map[string]string{"EASEL_LOG_FORMAT": "xml"}, []string{"auto, json or text"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Load(nil, env(tc.env), io.Discard)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestHelpNamesEveryVariable(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	_, err := Load([]string{"--help"}, env(nil), &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("err %v, want flag.ErrHelp", err)
+	}
+	for _, w := range []string{"--session-store", "[EASEL_SESSION_STORE]", "--redis-url", "[EASEL_SESSION_KEYS]", "(default 30m0s)"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("--help lacks %q", w)
+		}
+	}
+}
+
+func TestByteSize(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]int64{"26214400": 25 << 20, "25MiB": 25 << 20, "512KiB": 512 << 10, "1GiB": 1 << 30, "2MB": 2e6} {
+		var b byteSize
+		if err := b.Set(in); err != nil || int64(b) != want {
+			t.Errorf("%s: %d %v, want %d", in, b, err, want)
+		}
+	}
+	if s := byteSize(25 << 20).String(); s != "25MiB" {
+		t.Errorf("String: %s", s)
+	}
+}
