@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/easelhq/easel/internal/imaging"
 	"github.com/easelhq/easel/internal/problem"
 	"github.com/easelhq/easel/internal/session"
 	"github.com/easelhq/easel/internal/upload"
@@ -22,20 +23,21 @@ const HeaderCSRF = "X-CSRF-Token"
 // Handler serves /api/v1.
 type Handler struct {
 	svc       *workspace.Service
+	renderer  *workspace.Renderer
 	log       *slog.Logger
 	maxUpload int64
 }
 
 // New returns the API handler.
-func New(svc *workspace.Service, log *slog.Logger, maxUpload int64) *Handler {
-	return &Handler{svc: svc, log: log, maxUpload: maxUpload}
+func New(svc *workspace.Service, renderer *workspace.Renderer, log *slog.Logger, maxUpload int64) *Handler {
+	return &Handler{svc: svc, renderer: renderer, log: log, maxUpload: maxUpload}
 }
 
 // WorkspaceView is the JSON shape of a workspace.
 type WorkspaceView struct {
 	CSRFToken string           `json:"csrf_token"`
 	Image     *workspace.Image `json:"image"`
-	Edits     []any            `json:"edits"`
+	Edits     []imaging.Op     `json:"edits"`
 	Cursor    int              `json:"cursor"`
 	Current   *Size            `json:"current"`
 }
@@ -93,7 +95,7 @@ func (h *Handler) Upload(c *gin.Context) {
 // Workspace returns the session's editing state and its CSRF token.
 func (h *Handler) Workspace(c *gin.Context) {
 	s := sessions.Default(c)
-	v := WorkspaceView{Edits: []any{}}
+	var st *workspace.State
 	if id := session.WorkspaceID(s); id != "" {
 		w, found, err := h.svc.Get(c.Request.Context(), id)
 		if err != nil {
@@ -101,10 +103,23 @@ func (h *Handler) Workspace(c *gin.Context) {
 			return
 		}
 		if found {
-			v.Image = w.Original
-			v.Cursor = w.Cursor
-			v.Current = &Size{Width: w.Original.Width, Height: w.Original.Height}
+			if st, err = workspace.StateOf(w); err != nil {
+				problem.Write(c, err)
+				return
+			}
 		}
+	}
+	h.writeState(c, http.StatusOK, st)
+}
+
+// writeState answers with the workspace view (st may be nil: no image).
+func (h *Handler) writeState(c *gin.Context, status int, st *workspace.State) {
+	s := sessions.Default(c)
+	v := WorkspaceView{Edits: []imaging.Op{}}
+	if st != nil {
+		v.Image, v.Cursor = st.Original, st.Cursor
+		v.Edits = append(v.Edits, st.Ops...)
+		v.Current = &Size{Width: st.Width, Height: st.Height}
 	}
 	tok, err := session.CSRFToken(s)
 	if err != nil {
@@ -116,7 +131,7 @@ func (h *Handler) Workspace(c *gin.Context) {
 		return
 	}
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, v)
+	c.JSON(status, v)
 }
 
 // save persists the session; on failure it writes the problem and reports false.

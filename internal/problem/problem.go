@@ -64,6 +64,10 @@ func From(err error) Problem {
 		return Problem{Status: http.StatusRequestEntityTooLarge, Detail: "the session grew past its size limit; start over with a new upload"}
 	case errors.Is(err, workspace.ErrNotFound), errors.Is(err, workspace.ErrNoImage):
 		return Problem{Status: http.StatusConflict, Detail: "there is no image in this session yet: upload one first"}
+	case errors.Is(err, workspace.ErrTooManyEdits):
+		return Problem{Status: http.StatusConflict, Detail: workspace.ErrTooManyEdits.Error()}
+	case errors.Is(err, workspace.ErrImageExpired):
+		return Problem{Status: http.StatusGone, Detail: "the image has expired from the store; upload it again"}
 	case errors.Is(err, workspace.ErrConflict):
 		return Problem{Status: http.StatusConflict, Detail: "the workspace changed at the same time; please retry"}
 	}

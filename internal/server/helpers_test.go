@@ -144,9 +144,10 @@ func (b *browser) workspace(srv string) (workspaceJSON, page) {
 	return w, p
 }
 
-// pageDigest returns the data-digest of the editor page's image, or "".
+// pageDigest returns the data-digest (the original's digest) of the editor
+// page's image, or "" when the page shows no image.
 func pageDigest(body string) string {
-	m := regexp.MustCompile(`id="image" src="/blobs/([0-9a-f]{64})"`).FindStringSubmatch(body)
+	m := regexp.MustCompile(`<img id="image" src="/blobs/[0-9a-f]{64}" data-digest="([0-9a-f]{64})"`).FindStringSubmatch(body)
 	if m == nil {
 		return ""
 	}
@@ -183,3 +184,5 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+func decodePNGConfig(b []byte) (image.Config, error) { return png.DecodeConfig(bytes.NewReader(b)) }

@@ -8,6 +8,7 @@ import (
 	"github.com/easelhq/easel/internal/session"
 	"github.com/easelhq/easel/internal/upload"
 	"github.com/easelhq/easel/internal/web"
+	"github.com/easelhq/easel/internal/workspace"
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -26,12 +27,13 @@ func (s *Server) routes() (*gin.Engine, error) {
 	}
 	r.Use(s.identify, s.observe, s.recoverPanic)
 
-	pages, err := web.New(s.svc, s.log, s.cfg.PodName, s.cfg.Upload.MaxBytes)
+	pages, err := web.New(s.svc, s.renderer, s.cfg.PreviewEdge, s.log, s.cfg.PodName, s.cfg.Upload.MaxBytes)
 	if err != nil {
 		return nil, err
 	}
-	rest := eapi.New(s.svc, s.log, s.cfg.Upload.MaxBytes)
+	rest := eapi.New(s.svc, s.renderer, s.log, s.cfg.Upload.MaxBytes)
 	uploadLimit := limitBody(s.cfg.Upload.MaxBytes + upload.Overhead)
+	smallBody := limitBody(64 << 10) // forms and JSON edits
 
 	// Stateless: no session lookup, no store round trip.
 	r.GET("/healthz", s.healthz)
@@ -46,9 +48,18 @@ func (s *Server) routes() (*gin.Engine, error) {
 	st.GET("/", pages.Index)
 	st.POST("/image", uploadLimit, pages.Upload)
 	st.GET("/image", pages.Editor)
+	st.POST("/image/edits", smallBody, pages.Edit)
+	st.POST("/image/undo", smallBody, pages.Move(workspace.Undo))
+	st.POST("/image/redo", smallBody, pages.Move(workspace.Redo))
+	st.POST("/image/reset", smallBody, pages.Move(workspace.Reset))
 
 	v1 := st.Group("/api/v1", rest.CSRF)
 	v1.GET("/workspace", rest.Workspace)
 	v1.POST("/image", uploadLimit, rest.Upload)
+	v1.POST("/workspace/edits", smallBody, rest.Edit)
+	v1.POST("/workspace/undo", smallBody, rest.Move(workspace.Undo))
+	v1.POST("/workspace/redo", smallBody, rest.Move(workspace.Redo))
+	v1.POST("/workspace/reset", smallBody, rest.Move(workspace.Reset))
+	v1.GET("/workspace/render", rest.Render)
 	return r, nil
 }

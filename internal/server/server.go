@@ -31,6 +31,7 @@ type Server struct {
 	metrics  *metrics
 	sessions *session.Store
 	svc      *workspace.Service
+	renderer *workspace.Renderer
 	pinger   store.Pinger // nil: nothing external to check (memory mode)
 	closers  []func() error
 	draining atomic.Bool
@@ -44,6 +45,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		backend    session.Backend
 		blobs      blob.Store
 		workspaces workspace.Store
+		renders    workspace.RenderCache
 		keys       = cfg.Session.Keys
 	)
 	switch cfg.Session.Store {
@@ -57,10 +59,12 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		backend = session.NewRedis(client, cfg.Redis.Prefix)
 		blobs = blob.NewRedis(client, cfg.Redis.Prefix)
 		workspaces = workspace.NewRedis(client, cfg.Redis.Prefix, cfg.Session.Lifetime)
+		renders = workspace.NewRedisRenderCache(client, cfg.Redis.Prefix, cfg.Session.Lifetime)
 	default:
 		backend = session.NewMemory()
 		blobs = blob.NewMemory()
 		workspaces = workspace.NewMemory(cfg.Session.Lifetime)
+		renders = workspace.NewMemoryRenderCache(4096)
 		if len(keys) == 0 {
 			// One replica, memory sessions: a per-process key is harmless
 			// (and sessions die with the process anyway).
@@ -86,6 +90,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		Blobs: blobs, Workspaces: workspaces, TTL: cfg.Session.Lifetime,
 		Limits: imaging.Limits{MaxPixels: cfg.Upload.MaxPixels},
 	}
+	s.renderer = workspace.NewRenderer(s.svc, renders, cfg.PreviewEdge)
 	if s.engine, err = s.routes(); err != nil {
 		return nil, err
 	}

@@ -54,18 +54,39 @@ func (h *Handler) Upload(c *gin.Context) {
 	h.redirect(c, "/")
 }
 
-// Editor shows the session's image, or explains plainly why there is none.
+// Editor shows the session's image with its edits applied (a preview,
+// rendered once by any replica and cached), or explains plainly why there
+// is none.
 func (h *Handler) Editor(c *gin.Context) {
 	w, err := h.workspace(c)
+	var st *workspace.State
+	if err == nil && w != nil {
+		st, err = workspace.StateOf(w)
+	}
+	d := pageData{Title: "Editor", State: st, Adjustments: adjustments}
+	if err == nil && st != nil {
+		var r *workspace.Rendered
+		if r, err = h.renderer.Render(c.Request.Context(), st, workspace.SizePreview, "jpeg"); err == nil {
+			d.Preview = r.Digest
+			d.PreviewW, d.PreviewH = previewSize(st.Width, st.Height, h.previewEdge)
+		}
+	}
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
-	d := pageData{Title: "Editor"}
-	if w != nil {
-		d.Image = w.Original
-	}
 	h.render(c, http.StatusOK, "image", d)
+}
+
+// previewSize is the size of a w×h image scaled to fit edge×edge.
+func previewSize(w, h, edge int) (int, int) {
+	if w <= edge && h <= edge {
+		return w, h
+	}
+	if w >= h {
+		return edge, max(1, h*edge/w)
+	}
+	return max(1, w*edge/h), edge
 }
 
 // upload stores data as the image of the session's workspace, creating the

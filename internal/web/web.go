@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/easelhq/easel/internal/problem"
 	"github.com/easelhq/easel/internal/session"
@@ -37,18 +38,21 @@ func Static() http.FileSystem {
 
 // Handler serves the pages.
 type Handler struct {
-	svc       *workspace.Service
-	log       *slog.Logger
-	servedBy  string
-	maxUpload int64
-	pages     map[string]*template.Template
+	svc         *workspace.Service
+	renderer    *workspace.Renderer
+	previewEdge int
+	log         *slog.Logger
+	servedBy    string
+	maxUpload   int64
+	pages       map[string]*template.Template
 }
 
 // New parses the embedded templates.
-func New(svc *workspace.Service, log *slog.Logger, servedBy string, maxUpload int64) (*Handler, error) {
-	h := &Handler{svc: svc, log: log, servedBy: servedBy, maxUpload: maxUpload, pages: map[string]*template.Template{}}
+func New(svc *workspace.Service, renderer *workspace.Renderer, previewEdge int, log *slog.Logger, servedBy string, maxUpload int64) (*Handler, error) {
+	h := &Handler{svc: svc, renderer: renderer, previewEdge: previewEdge, log: log, servedBy: servedBy, maxUpload: maxUpload, pages: map[string]*template.Template{}}
+	funcs := template.FuncMap{"lower": strings.ToLower}
 	for _, page := range []string{"index", "image", "error"} {
-		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
+		t, err := template.New(page).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/tools.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parsing template %s: %w", page, err)
 		}
@@ -67,6 +71,11 @@ type pageData struct {
 	Image     *workspace.Image
 	MaxUpload string
 	Detail    string
+	// The editor's.
+	State              *workspace.State
+	Preview            string // digest of the preview render
+	PreviewW, PreviewH int
+	Adjustments        []adjustment
 }
 
 // render saves the session (before the body, so a new cookie can still be

@@ -100,7 +100,14 @@ func (m *Memory) store(w Workspace) *Workspace {
 
 func clone(w Workspace) *Workspace {
 	c := w
-	c.Edits = slices.Clone(w.Edits)
+	if w.Edits != nil {
+		// Copy the edits' bytes too: a caller changing an edit it was
+		// handed must not change the stored workspace (Redis never shares).
+		c.Edits = make([]json.RawMessage, len(w.Edits))
+		for i, e := range w.Edits {
+			c.Edits[i] = slices.Clone(e)
+		}
+	}
 	if w.Original != nil {
 		o := *w.Original
 		c.Original = &o

@@ -1,0 +1,100 @@
+package api
+
+import (
+	"io"
+	"net/http"
+
+	"github.com/easelhq/easel/internal/imaging"
+	"github.com/easelhq/easel/internal/problem"
+	"github.com/easelhq/easel/internal/session"
+	"github.com/easelhq/easel/internal/workspace"
+	"github.com/gin-contrib/sessions"
+	"github.com/gin-gonic/gin"
+)
+
+// Edit appends one operation, sent as JSON such as {"op":"rotate","angle":90},
+// to the session's edit list.
+func (h *Handler) Edit(c *gin.Context) {
+	id, ok := h.workspaceID(c)
+	if !ok {
+		return
+	}
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		problem.Write(c, problem.New(http.StatusRequestEntityTooLarge, "an edit is a small JSON object; this body is too large"))
+		return
+	}
+	op, err := imaging.ParseOp(body)
+	if err != nil {
+		problem.Write(c, err)
+		return
+	}
+	st, err := h.svc.Edit(c.Request.Context(), id, op)
+	if err != nil {
+		problem.Write(c, err)
+		return
+	}
+	h.writeState(c, http.StatusOK, st)
+}
+
+// Move returns a handler for undo, redo or reset.
+func (h *Handler) Move(m workspace.Movement) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id, ok := h.workspaceID(c)
+		if !ok {
+			return
+		}
+		st, err := h.svc.Move(c.Request.Context(), id, m)
+		if err != nil {
+			problem.Write(c, err)
+			return
+		}
+		h.writeState(c, http.StatusOK, st)
+	}
+}
+
+// Render answers the edited image: ?size=preview|full&format=jpeg|png|webp.
+func (h *Handler) Render(c *gin.Context) {
+	id, ok := h.workspaceID(c)
+	if !ok {
+		return
+	}
+	w, found, err := h.svc.Get(c.Request.Context(), id)
+	if err == nil && !found {
+		err = workspace.ErrNotFound
+	}
+	var st *workspace.State
+	if err == nil {
+		st, err = workspace.StateOf(w)
+	}
+	var r *workspace.Rendered
+	if err == nil {
+		r, err = h.renderer.Render(c.Request.Context(), st, c.DefaultQuery("size", workspace.SizePreview), c.DefaultQuery("format", "jpeg"))
+	}
+	if err != nil {
+		problem.Write(c, err)
+		return
+	}
+	etag := `"` + r.Digest + `"`
+	c.Header("ETag", etag)
+	c.Header("Cache-Control", "private, no-cache")
+	if c.GetHeader("If-None-Match") == etag {
+		c.Status(http.StatusNotModified)
+		return
+	}
+	if c.Query("download") != "" {
+		c.Header("Content-Disposition", `attachment; filename="easel-`+r.Digest[:12]+"."+r.Format+`"`)
+	}
+	c.Data(http.StatusOK, workspace.ContentTypes[r.Format], r.Data)
+}
+
+// workspaceID returns the session's workspace, or answers 409 when there is
+// none (nothing uploaded in this session).
+func (h *Handler) workspaceID(c *gin.Context) (string, bool) {
+	id := session.WorkspaceID(sessions.Default(c))
+	if id == "" {
+		problem.Write(c, workspace.ErrNotFound)
+		return "", false
+	}
+	return id, true
+}

@@ -1,0 +1,213 @@
+package workspace
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"strconv"
+	"sync"
+
+	"github.com/easelhq/easel/internal/imaging"
+	"golang.org/x/sync/singleflight"
+)
+
+// Render sizes.
+const (
+	SizePreview = "preview"
+	SizeFull    = "full"
+)
+
+// ContentTypes maps an output format to its media type.
+var ContentTypes = map[string]string{"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+
+// RenderCache remembers which blob holds the render of a given (original,
+// edit list, size, format), so that any replica serves a render another
+// replica made. Lookup returns found == false with a nil error when the
+// render is unknown.
+type RenderCache interface {
+	Lookup(ctx context.Context, key string) (digest string, found bool, err error)
+	Remember(ctx context.Context, key, digest string) error
+}
+
+// Renderer replays edit lists on images. It is safe for concurrent use:
+// identical renders requested at once on one replica are computed once.
+type Renderer struct {
+	svc         *Service
+	cache       RenderCache
+	previewEdge int
+	quality     int
+	flight      singleflight.Group
+	proxies     *proxyCache
+}
+
+// NewRenderer returns a renderer whose previews have a long edge of at most
+// previewEdge pixels.
+func NewRenderer(svc *Service, cache RenderCache, previewEdge int) *Renderer {
+	return &Renderer{svc: svc, cache: cache, previewEdge: previewEdge, quality: 90, proxies: newProxyCache(8)}
+}
+
+// Rendered is an encoded render and its blob digest (a strong ETag).
+type Rendered struct {
+	Data   []byte
+	Digest string
+	Format string
+}
+
+// Render returns st's image after its applied edits, at size (SizePreview or
+// SizeFull) in format (jpeg, png or webp).
+func (r *Renderer) Render(ctx context.Context, st *State, size, format string) (*Rendered, error) {
+	if _, ok := ContentTypes[format]; !ok {
+		return nil, &imaging.Error{Code: imaging.CodeInvalidOp, Field: "format", Message: "format must be jpeg, png or webp"}
+	}
+	if size != SizePreview && size != SizeFull {
+		return nil, &imaging.Error{Code: imaging.CodeInvalidOp, Field: "size", Message: "size must be preview or full"}
+	}
+	key, err := renderKey(st, size, format, r.previewEdge)
+	if err != nil {
+		return nil, err
+	}
+	v, err, _ := r.flight.Do(key, func() (any, error) {
+		if d, found, err := r.cache.Lookup(ctx, key); err != nil {
+			return nil, err
+		} else if found {
+			if data, ok, err := r.svc.Blobs.Get(ctx, d); err != nil {
+				return nil, err
+			} else if ok {
+				return &Rendered{Data: data, Digest: d, Format: format}, nil
+			}
+		}
+		data, err := r.render(ctx, st, size, format)
+		if err != nil {
+			return nil, err
+		}
+		d, err := r.svc.Blobs.Put(ctx, data, r.svc.TTL)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.cache.Remember(ctx, key, d); err != nil {
+			return nil, err
+		}
+		return &Rendered{Data: data, Digest: d, Format: format}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Rendered), nil
+}
+
+func (r *Renderer) render(ctx context.Context, st *State, size, format string) ([]byte, error) {
+	base, full, err := r.base(ctx, st.Original, size)
+	if err != nil {
+		return nil, err
+	}
+	opts := imaging.ReplayOptions{Resolve: r.resolve, Original: full}
+	out, err := opts.Replay(ctx, base, st.Applied())
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := imaging.Encode(&buf, out, format, r.quality); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// base returns the image to replay on (the original, or its preview proxy)
+// and the original's size.
+func (r *Renderer) base(ctx context.Context, orig *Image, size string) (*image.NRGBA, image.Point, error) {
+	if size == SizePreview {
+		if p, full, ok := r.proxies.get(orig.Digest); ok {
+			return p, full, nil
+		}
+	}
+	img, err := r.decode(ctx, orig.Digest)
+	if err != nil {
+		return nil, image.Point{}, err
+	}
+	full := img.Rect.Size()
+	if size == SizeFull {
+		return img, full, nil
+	}
+	p, err := imaging.Preview(ctx, img, r.previewEdge)
+	if err != nil {
+		return nil, image.Point{}, err
+	}
+	r.proxies.put(orig.Digest, p, full)
+	return p, full, nil
+}
+
+func (r *Renderer) decode(ctx context.Context, digest string) (*image.NRGBA, error) {
+	data, found, err := r.svc.Blobs.Get(ctx, digest)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("image %s: %w", digest[:12], ErrImageExpired)
+	}
+	img, _, err := imaging.Decode(ctx, data, r.svc.Limits)
+	return img, err
+}
+
+func (r *Renderer) resolve(ctx context.Context, digest string) (*image.NRGBA, error) {
+	return r.decode(ctx, digest)
+}
+
+// ErrImageExpired means a blob the workspace refers to is gone.
+var ErrImageExpired = errors.New("the image has expired; upload it again")
+
+// renderKey names a render by everything it depends on.
+func renderKey(st *State, size, format string, edge int) (string, error) {
+	ops, err := json.Marshal(st.Applied())
+	if err != nil {
+		return "", fmt.Errorf("encoding edits: %w", err)
+	}
+	h := sha256.New()
+	for _, part := range [][]byte{[]byte(st.Original.Digest), ops, []byte(size), []byte(format), []byte(strconv.Itoa(edge))} {
+		h.Write(part)
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// proxyCache keeps the last few decoded preview proxies of originals on
+// this replica: every edit re-renders the preview, and decoding a 12 MP
+// original each time would cost far more than the edit.
+type proxyCache struct {
+	mu    sync.Mutex
+	max   int
+	order []string
+	items map[string]proxy
+}
+
+type proxy struct {
+	img  *image.NRGBA
+	full image.Point
+}
+
+func newProxyCache(max int) *proxyCache { return &proxyCache{max: max, items: map[string]proxy{}} }
+
+func (c *proxyCache) get(d string) (*image.NRGBA, image.Point, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.items[d]
+	return p.img, p.full, ok
+}
+
+func (c *proxyCache) put(d string, img *image.NRGBA, full image.Point) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.items[d]; ok {
+		return
+	}
+	c.items[d] = proxy{img: img, full: full}
+	c.order = append(c.order, d)
+	if len(c.order) > c.max {
+		delete(c.items, c.order[0])
+		c.order = c.order[1:]
+	}
+}

@@ -1,0 +1,77 @@
+package workspace
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/easelhq/easel/internal/store"
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisRenderCache is a RenderCache in Redis: PREFIX:render:{KEY} → digest.
+type RedisRenderCache struct {
+	client redis.UniversalClient
+	prefix string
+	ttl    time.Duration
+}
+
+// NewRedisRenderCache returns a render cache whose entries live ttl.
+func NewRedisRenderCache(client redis.UniversalClient, prefix string, ttl time.Duration) *RedisRenderCache {
+	return &RedisRenderCache{client: client, prefix: prefix + ":render:", ttl: ttl}
+}
+
+// Lookup implements RenderCache.
+func (c *RedisRenderCache) Lookup(ctx context.Context, key string) (string, bool, error) {
+	d, err := c.client.Get(ctx, c.prefix+"{"+key+"}").Result()
+	if errors.Is(err, redis.Nil) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, store.Unavailable("looking up render", err)
+	}
+	return d, true, nil
+}
+
+// Remember implements RenderCache.
+func (c *RedisRenderCache) Remember(ctx context.Context, key, digest string) error {
+	if err := c.client.Set(ctx, c.prefix+"{"+key+"}", digest, c.ttl).Err(); err != nil {
+		return store.Unavailable("remembering render", err)
+	}
+	return nil
+}
+
+// MemoryRenderCache is a RenderCache in this process, for a single replica.
+// It holds at most a fixed number of entries (the blobs it names expire on
+// their own).
+type MemoryRenderCache struct {
+	mu    sync.Mutex
+	max   int
+	items map[string]string
+}
+
+// NewMemoryRenderCache returns a cache of at most max entries.
+func NewMemoryRenderCache(max int) *MemoryRenderCache {
+	return &MemoryRenderCache{max: max, items: map[string]string{}}
+}
+
+// Lookup implements RenderCache.
+func (c *MemoryRenderCache) Lookup(_ context.Context, key string) (string, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, ok := c.items[key]
+	return d, ok, nil
+}
+
+// Remember implements RenderCache. When full, it forgets everything: a
+// render is cheap to redo, and a map needs no eviction order this way.
+func (c *MemoryRenderCache) Remember(_ context.Context, key, digest string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.items) >= c.max {
+		clear(c.items)
+	}
+	c.items[key] = digest
+	return nil
+}
