@@ -1,0 +1,131 @@
+package imaging
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+)
+
+// Decode decodes data into an *image.NRGBA with its origin at (0, 0).
+//
+// The format is sniffed from magic bytes and the header is checked against
+// lim before any pixel is allocated (see [Inspect]). GIFs yield their first
+// frame. A JPEG's EXIF orientation (tags 1–8) is applied, so the result is
+// upright, and the returned Info describes it as Inspect does. Errors are *[Error] values, or ctx's error.
+func Decode(ctx context.Context, data []byte, lim Limits) (*image.NRGBA, Info, error) {
+	c, info, err := inspectHeader(data, lim)
+	if err != nil {
+		return nil, Info{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, Info{}, err
+	}
+	src, err := c.decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, Info{}, corrupt(err)
+	}
+	img, err := toNRGBA(ctx, src)
+	if err != nil {
+		return nil, Info{}, fmt.Errorf("converting %s pixels: %w", c.format, err)
+	}
+	if c.format == FormatJPEG {
+		if img, err = orient(ctx, img, exifOrientation(data)); err != nil {
+			return nil, Info{}, fmt.Errorf("applying exif orientation: %w", err)
+		}
+	}
+	return img, info, nil
+}
+
+// orient turns an image stored with EXIF orientation o (1–8) upright.
+func orient(ctx context.Context, img *image.NRGBA, o int) (*image.NRGBA, error) {
+	if o <= 1 || o > 8 {
+		return img, nil
+	}
+	return dihedral(ctx, img, o)
+}
+
+// toNRGBA converts a decoded image to NRGBA with a (0, 0) origin, with fast
+// paths for what the decoders produce.
+func toNRGBA(ctx context.Context, src image.Image) (*image.NRGBA, error) {
+	b := src.Bounds()
+	if m, ok := src.(*image.NRGBA); ok && b.Min == (image.Point{}) {
+		return m, nil // decoders return fresh images, so no copy is needed
+	}
+	w, h := b.Dx(), b.Dy()
+	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
+	var row func(y int, d []uint8)
+	switch m := src.(type) {
+	case *image.YCbCr:
+		row = func(y int, d []uint8) {
+			sy := b.Min.Y + y
+			yi := m.YOffset(b.Min.X, sy)
+			for x := range w {
+				ci := m.COffset(b.Min.X+x, sy)
+				r, g, bl := color.YCbCrToRGB(m.Y[yi+x], m.Cb[ci], m.Cr[ci])
+				d[4*x], d[4*x+1], d[4*x+2], d[4*x+3] = r, g, bl, 255
+			}
+		}
+	case *image.Gray:
+		row = func(y int, d []uint8) {
+			s := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):][:w]
+			for x, v := range s {
+				d[4*x], d[4*x+1], d[4*x+2], d[4*x+3] = v, v, v, 255
+			}
+		}
+	case *image.NRGBA:
+		row = func(y int, d []uint8) { copy(d, m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):][:4*w]) }
+	case *image.RGBA:
+		row = func(y int, d []uint8) {
+			s := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):][:4*w]
+			for x := 0; x < len(s); x += 4 {
+				unpremultiply(d[x:x+4:x+4], s[x], s[x+1], s[x+2], s[x+3])
+			}
+		}
+	case *image.Paletted:
+		var pal [256][4]uint8
+		for i, c := range m.Palette {
+			n := color.NRGBAModel.Convert(c).(color.NRGBA)
+			pal[i] = [4]uint8{n.R, n.G, n.B, n.A}
+		}
+		row = func(y int, d []uint8) {
+			s := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):][:w]
+			for x, v := range s {
+				copy(d[4*x:4*x+4], pal[v][:]) // out-of-palette indices are transparent black
+			}
+		}
+	default: // CMYK, 16-bit and anything else: slow but correct
+		row = func(y int, d []uint8) {
+			for x := range w {
+				n := color.NRGBAModel.Convert(src.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
+				d[4*x], d[4*x+1], d[4*x+2], d[4*x+3] = n.R, n.G, n.B, n.A
+			}
+		}
+	}
+	err := parallel(ctx, h, func(lo, hi int) {
+		for y := lo; y < hi; y++ {
+			row(y, dst.Pix[y*dst.Stride:][:4*w])
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return dst, nil
+}
+
+// unpremultiply writes the non-premultiplied form of an RGBA pixel to d.
+func unpremultiply(d []uint8, r, g, b, a uint8) {
+	switch a {
+	case 255:
+		d[0], d[1], d[2], d[3] = r, g, b, 255
+	case 0:
+		d[0], d[1], d[2], d[3] = 0, 0, 0, 0
+	default:
+		a32 := uint32(a)
+		d[0] = uint8(min(255, (uint32(r)*255+a32/2)/a32))
+		d[1] = uint8(min(255, (uint32(g)*255+a32/2)/a32))
+		d[2] = uint8(min(255, (uint32(b)*255+a32/2)/a32))
+		d[3] = a
+	}
+}

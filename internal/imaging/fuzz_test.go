@@ -1,0 +1,101 @@
+package imaging
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+)
+
+// fuzzLimits keeps fuzzed decodes small; the pixel check runs before any
+// pixel allocation, so larger claims are rejected cheaply.
+var fuzzLimits = Limits{MaxPixels: 1 << 20}
+
+func FuzzInspect(f *testing.F) {
+	f.Add(encodePNG(f, gradient(8, 6)))
+	f.Add(withEXIF(encodeJPEG(f, gradient(8, 6), 80), 6))
+	f.Add(encodeGIF(f, gradient(8, 6)))
+	f.Add(webp1x1(f))
+	f.Add(pngHeader(100000, 100000))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		info, err := Inspect(data, fuzzLimits)
+		var e *Error
+		if err != nil && !errors.As(err, &e) {
+			t.Fatalf("Inspect error is not *Error: %v", err)
+		}
+		if err == nil && (info.Width <= 0 || info.Height <= 0 || int64(info.Width)*int64(info.Height) > fuzzLimits.MaxPixels) {
+			t.Fatalf("Inspect accepted %+v", info)
+		}
+	})
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(encodePNG(f, gradient(8, 6)))
+	f.Add(withEXIF(encodeJPEG(f, gradient(8, 6), 80), 6))
+	f.Add(withEXIF(encodeJPEG(f, gradient(5, 3), 80), 7))
+	f.Add(encodeGIF(f, gradient(8, 6)))
+	f.Add(webp1x1(f))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		img, info, err := Decode(context.Background(), data, fuzzLimits)
+		if err != nil {
+			return
+		}
+		w, h := img.Rect.Dx(), img.Rect.Dy()
+		if !(w == info.Width && h == info.Height) && !(w == info.Height && h == info.Width) {
+			t.Fatalf("decoded %d×%d from %+v", w, h, info)
+		}
+	})
+}
+
+func FuzzParseOp(f *testing.F) {
+	for _, s := range []string{
+		`{"op":"crop","x":10,"y":5,"width":60,"height":40}`, `{"op":"crop","aspect":"16:9"}`,
+		`{"op":"resize","width":800,"height":600,"fit":"cover"}`, `{"op":"resize","height":7}`,
+		`{"op":"rotate","angle":90}`, `{"op":"rotate","angle":-33.3,"fill":"#102030"}`,
+		`{"op":"flip","direction":"vertical"}`, `{"op":"brightness","amount":-0.2}`,
+		`{"op":"contrast","amount":1}`, `{"op":"saturation","amount":0.5}`, `{"op":"hue","degrees":30}`,
+		`{"op":"gamma","value":1.8}`, `{"op":"grayscale"}`, `{"op":"sepia"}`, `{"op":"invert"}`,
+		`{"op":"blur","sigma":2}`, `{"op":"sharpen","amount":1,"radius":1.5}`,
+		`{"op":"composite","result":"` + digest + `","width":3,"height":2}`,
+		`{"op":"rotate","angle":1e308}`, `{"op":"crop","x":9223372036854775807,"y":0,"width":1,"height":1}`,
+		`{"op":"crop","aspect":"1:1","aspect":"2:1"}`, `{}`, `[]`, `"op"`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		op, err := ParseOp(data)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Code != CodeInvalidOp {
+				t.Fatalf("ParseOp error %v is not an invalid_op *Error", err)
+			}
+			return
+		}
+		again, err := json.Marshal(op)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParseOp(again)
+		if err != nil || back != op {
+			t.Fatalf("round trip %s → %s → %+v, %v", data, again, back, err)
+		}
+		_ = op.String()
+		const w, h = 24, 16
+		if op.Validate(w, h) != nil {
+			return
+		}
+		if bw, bh := op.Bounds(w, h); bw*bh > 1<<16 {
+			return // valid but too slow to apply on every fuzz input
+		}
+		out, err := op.Apply(context.Background(), gradient(w, h))
+		if op.Op == OpComposite {
+			return
+		}
+		if err != nil {
+			t.Fatalf("Apply(%s) of a valid op: %v", data, err)
+		}
+		if bw, bh := op.Bounds(w, h); out.Rect.Dx() != bw || out.Rect.Dy() != bh {
+			t.Fatalf("Apply(%s) = %v, Bounds %d×%d", data, out.Rect, bw, bh)
+		}
+	})
+}

@@ -1,0 +1,131 @@
+package imaging
+
+import (
+	"bytes"
+	"image"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"strconv"
+
+	"golang.org/x/image/webp"
+)
+
+// Format names reported in [Info.Format] and accepted by [Encode].
+const (
+	FormatJPEG = "jpeg"
+	FormatPNG  = "png"
+	FormatGIF  = "gif"
+	FormatWebP = "webp"
+)
+
+// Limits bound what a decoder may allocate.
+type Limits struct {
+	MaxPixels int64 // 0 = no limit
+}
+
+// Info describes an encoded image without decoding its pixels.
+type Info struct {
+	Format        string // "jpeg", "png", "gif" or "webp"
+	Width, Height int    // as displayed: after EXIF orientation (a phone photo stored 4000×3000 with orientation 6 is 3000×4000)
+}
+
+// codec is one decoder, looked up by sniffed format. The table is read-only:
+// the package never touches the global image.RegisterFormat registry.
+type codec struct {
+	format string
+	config func(io.Reader) (image.Config, error)
+	decode func(io.Reader) (image.Image, error) // GIF: first frame only
+}
+
+var codecs = [...]codec{
+	{FormatJPEG, jpeg.DecodeConfig, jpeg.Decode},
+	{FormatPNG, png.DecodeConfig, png.Decode},
+	{FormatGIF, gif.DecodeConfig, gif.Decode},
+	{FormatWebP, webp.DecodeConfig, webp.Decode},
+}
+
+// sniff identifies the format from magic bytes only.
+func sniff(data []byte) (codec, bool) {
+	switch {
+	case len(data) >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF:
+		return codecs[0], true
+	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
+		return codecs[1], true
+	case bytes.HasPrefix(data, []byte("GIF87a")), bytes.HasPrefix(data, []byte("GIF89a")):
+		return codecs[2], true
+	case len(data) >= 12 && string(data[0:4]) == "RIFF" && string(data[8:12]) == "WEBP":
+		return codecs[3], true
+	}
+	return codec{}, false
+}
+
+// Inspect sniffs the format from magic bytes (never trusting a client's
+// Content-Type), reads the header, checks width×height (computed in int64)
+// against lim, and then verifies that the pixel data decodes, so truncated or
+// corrupt uploads are rejected up front. The full decode only happens after
+// the pixel check has passed, so a decompression bomb allocates nothing.
+//
+// Errors are *[Error] with Code [CodeEmpty], [CodeUnsupported],
+// [CodeTooManyPixels] or [CodeCorrupt].
+func Inspect(data []byte, lim Limits) (Info, error) {
+	c, info, err := inspectHeader(data, lim)
+	if err != nil {
+		return Info{}, err
+	}
+	if _, err := c.decode(bytes.NewReader(data)); err != nil {
+		return Info{}, corrupt(err)
+	}
+	return info, nil
+}
+
+// inspectHeader does everything Inspect does except decoding the pixels.
+func inspectHeader(data []byte, lim Limits) (codec, Info, error) {
+	if len(data) == 0 {
+		return codec{}, Info{}, newError(CodeEmpty, nil, "the file is empty; choose an image to upload")
+	}
+	c, ok := sniff(data)
+	if !ok {
+		return codec{}, Info{}, newError(CodeUnsupported, nil, "the file is not a JPEG, PNG, GIF or WebP image")
+	}
+	cfg, err := c.config(bytes.NewReader(data))
+	if err != nil {
+		return codec{}, Info{}, corrupt(err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return codec{}, Info{}, newError(CodeCorrupt, nil, "the image has no pixels (%d×%d)", cfg.Width, cfg.Height)
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); lim.MaxPixels > 0 && px > lim.MaxPixels {
+		return codec{}, Info{}, newError(CodeTooManyPixels, nil,
+			"the image is %d×%d pixels (%s MP); the limit is %s MP",
+			cfg.Width, cfg.Height, megapixels(px), megapixels(lim.MaxPixels))
+	}
+	info := Info{Format: c.format, Width: cfg.Width, Height: cfg.Height}
+	if c.format == FormatJPEG && exifOrientation(data) >= 5 {
+		// Orientations 5–8 turn the picture a quarter: the user sees (and
+		// edits) it with width and height swapped.
+		info.Width, info.Height = info.Height, info.Width
+	}
+	return c, info, nil
+}
+
+func corrupt(err error) *Error {
+	return newError(CodeCorrupt, err, "the image data is truncated or corrupt")
+}
+
+// megapixels formats a pixel count for people: "12", "1.5", "0.0031".
+func megapixels(px int64) string {
+	mp := float64(px) / 1e6
+	if mp >= 10 {
+		return strconv.FormatFloat(mp, 'f', 0, 64)
+	}
+	if mp < 0.1 {
+		return strconv.FormatFloat(mp, 'g', 2, 64)
+	}
+	s := strconv.FormatFloat(mp, 'f', 1, 64)
+	if len(s) > 2 && s[len(s)-2:] == ".0" {
+		s = s[:len(s)-2]
+	}
+	return s
+}
