@@ -24,10 +24,19 @@ run: ## Run one replica on :8080 with in-memory sessions (no Redis needed).
 build: ## Build bin/easel (static, version stamped).
 	CGO_ENABLED=0 $(GO) build $(GO_BUILD_FLAGS) -ldflags "$(LDFLAGS)" -o $(BIN)/easel ./cmd/easel
 
+FUZZTIME ?= 5s
+
 .PHONY: test
-test: ## Run every test: unit, Redis, cluster (nginx), chart and browser tests.
+test: ## Run every test: unit, Redis, cluster (nginx), chart and browser tests, then each fuzz target briefly.
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
+	$(MAKE) --no-print-directory fuzz
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 5s) on top of its checked-in corpus.
+	@for target in FuzzInspect FuzzDecode FuzzParseOp; do \
+		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) ./internal/imaging/ || exit 1; \
+	done
 
 .PHONY: fmt
 fmt: ## Format the code.
