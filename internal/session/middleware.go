@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/gin-contrib/sessions"
@@ -10,25 +11,44 @@ import (
 
 type infoKey struct{}
 
-// requestInfo carries what New learned about the request's session to the
-// middleware and to Save, without touching the session's values.
+// requestInfo carries what New learned about a request's sessions to the
+// middleware and to Save, without touching the sessions' values.
 type requestInfo struct {
+	primary string // the session the middleware loaded: its status is X-Session
+	byName  map[string]*sessionInfo
+}
+
+type sessionInfo struct {
 	status  Status
 	created time.Time
+	resign  bool // the cookie was signed with a rotated-out key
 }
 
-func infoFrom(ctx context.Context) *requestInfo {
-	if info, ok := ctx.Value(infoKey{}).(*requestInfo); ok {
-		return info
+// sessionInfo returns the request's record of session name, attaching one
+// to the request if none is there yet (when the Store is used without
+// Middleware), so that Save sees what New learned, such as the creation time
+// that the absolute lifetime counts from.
+func infoFor(r *http.Request, name string) *sessionInfo {
+	ri, ok := r.Context().Value(infoKey{}).(*requestInfo)
+	if !ok {
+		ri = &requestInfo{byName: map[string]*sessionInfo{}}
+		*r = *r.WithContext(context.WithValue(r.Context(), infoKey{}, ri))
 	}
-	return &requestInfo{} // outside the middleware: a throwaway
+	si, ok := ri.byName[name]
+	if !ok {
+		si = &sessionInfo{}
+		ri.byName[name] = si
+	}
+	return si
 }
 
-// StatusOf returns the session status of the request behind ctx, or "" when
-// the session middleware did not run.
+// StatusOf returns the status of the session the middleware loaded for the
+// request behind ctx, or "" when the middleware did not run.
 func StatusOf(ctx context.Context) Status {
-	if info, ok := ctx.Value(infoKey{}).(*requestInfo); ok {
-		return info.status
+	if ri, ok := ctx.Value(infoKey{}).(*requestInfo); ok {
+		if si, ok := ri.byName[ri.primary]; ok {
+			return si.status
+		}
 	}
 	return ""
 }
@@ -41,7 +61,8 @@ func StatusOf(ctx context.Context) Status {
 func Middleware(s *Store, name string, onError func(*gin.Context, error)) gin.HandlerFunc {
 	inner := sessions.Sessions(name, s)
 	return func(c *gin.Context) {
-		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), infoKey{}, &requestInfo{}))
+		ri := &requestInfo{primary: name, byName: map[string]*sessionInfo{}}
+		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), infoKey{}, ri))
 		if _, err := s.Get(c.Request, name); err != nil {
 			onError(c, err)
 			c.Abort()

@@ -112,7 +112,7 @@ func (s *Store) New(r *http.Request, name string) (*gsessions.Session, error) {
 	opts := s.cookie
 	sess.Options = opts.ToGorillaOptions()
 	sess.IsNew = true
-	info := infoFrom(r.Context())
+	info := infoFor(r, name)
 	info.status = StatusNew
 
 	c, err := r.Cookie(name)
@@ -121,8 +121,11 @@ func (s *Store) New(r *http.Request, name string) (*gsessions.Session, error) {
 	}
 	info.status = StatusMiss
 	var id []byte
-	if err := securecookie.DecodeMulti(name, c.Value, &id, s.codecs...); err != nil {
-		return sess, nil
+	if err := s.codecs[0].Decode(name, c.Value, &id); err != nil {
+		if len(s.codecs) == 1 || securecookie.DecodeMulti(name, c.Value, &id, s.codecs[1:]...) != nil {
+			return sess, nil
+		}
+		info.resign = true // signed with an older key: re-sign on the next save
 	}
 	data, found, err := s.backend.Load(r.Context(), string(id), s.opts.IdleTTL)
 	if err != nil {
@@ -162,7 +165,7 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *gsessions.Ses
 		http.SetCookie(w, s.httpCookie(r, sess, ""))
 		return nil
 	}
-	info := infoFrom(ctx)
+	info := infoFor(r, sess.Name())
 	now := s.opts.Now()
 	if sess.ID == "" || info.created.IsZero() {
 		info.created = now
@@ -175,11 +178,23 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *gsessions.Ses
 		return fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(data), s.opts.MaxBytes)
 	}
 	ttl := min(s.opts.IdleTTL, info.created.Add(s.opts.Lifetime).Sub(now))
+	if ttl <= 0 && sess.ID != "" {
+		// The absolute lifetime ended while this request ran. Redis reads a
+		// zero TTL as "never expire" and rejects a negative one, so the
+		// session ends here, as if it had expired between load and save.
+		if err := s.backend.Delete(ctx, sess.ID); err != nil {
+			return err
+		}
+		return ErrGone
+	}
 	if sess.ID != "" {
 		if err := s.backend.Update(ctx, sess.ID, data, ttl); err != nil {
 			return err
 		}
-		return nil // the cookie the browser holds is still valid
+		if !info.resign {
+			return nil // the cookie the browser holds is still valid
+		}
+		return s.setCookie(r, w, sess)
 	}
 	id, err := newID()
 	if err != nil {
@@ -189,7 +204,12 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *gsessions.Ses
 		return err
 	}
 	sess.ID = id
-	value, err := securecookie.EncodeMulti(sess.Name(), []byte(id), s.codecs...)
+	return s.setCookie(r, w, sess)
+}
+
+// setCookie signs the session's ID with the first key and sets the cookie.
+func (s *Store) setCookie(r *http.Request, w http.ResponseWriter, sess *gsessions.Session) error {
+	value, err := securecookie.EncodeMulti(sess.Name(), []byte(sess.ID), s.codecs...)
 	if err != nil {
 		return fmt.Errorf("signing session cookie: %w", err)
 	}
