@@ -9,6 +9,10 @@ GO      ?= go
 GO_BUILD_FLAGS := -trimpath
 LDFLAGS := -s -w -X github.com/easelhq/easel/internal/version.Version=$(VERSION)
 
+HELM               := $(BIN)/helm
+KUBEBUILDER_ASSETS ?= $(BIN)/k8s
+IMAGE              ?= easel:$(VERSION)
+
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(BIN)/golangci-lint
 
@@ -27,7 +31,7 @@ build: ## Build bin/easel (static, version stamped).
 FUZZTIME ?= 5s
 
 .PHONY: test
-test: ## Run every test: unit, Redis, cluster (nginx), chart and browser tests, then each fuzz target briefly.
+test: tools ## Run every test: unit, Redis, cluster (nginx), chart and browser tests, then each fuzz target briefly.
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
 	$(MAKE) --no-print-directory fuzz
@@ -37,6 +41,23 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 5s) on top of its checked-in
 	@for target in FuzzInspect FuzzDecode FuzzParseOp; do \
 		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) ./internal/imaging/ || exit 1; \
 	done
+
+.PHONY: tools
+tools: ## Install pinned helm, kube-apiserver, etcd and the CRD modules into ./bin (cached: seconds when built).
+	bash hack/install-tools.sh
+
+.PHONY: helm-lint
+helm-lint: ## helm lint --strict the chart with each charts/easel/ci values file.
+	bash hack/install-tools.sh helm
+	@for f in charts/easel/ci/*-values.yaml; do echo "helm lint -f $$f"; $(HELM) lint --strict charts/easel -f $$f || exit 1; done
+
+.PHONY: chart-test
+chart-test: tools ## Chart: every strategy linted, rendered and created in a real kube-apiserver; kustomize, skaffold and Dockerfile agreement.
+	EASEL_HELM=$(HELM) KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) EASEL_REQUIRE_DEPS=1 $(GO) test -count=1 ./test/chart/ ./test/docker/
+
+.PHONY: docker-build
+docker-build: ## Build the container image $(IMAGE) (needs a Docker engine).
+	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) .
 
 .PHONY: fmt
 fmt: ## Format the code.

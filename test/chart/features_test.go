@@ -1,0 +1,144 @@
+package chart
+
+import (
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// redisKeys are the values of a redis-store render with a fixed session key.
+func redisKeys() map[string]any {
+	return map[string]any{"store": "redis", "keys": []string{testSessionKey}}
+}
+
+// featureCases are valid values beyond the toggle matrix, each with what it must render.
+func featureCases() []featureCase {
+	return []featureCase{
+		{
+			name:   "single-replica-memory",
+			values: map[string]any{"replicaCount": 1, "session": map[string]any{"store": "memory"}},
+			check: func(t *testing.T, objs []*unstructured.Unstructured) {
+				if find(objs, "PodDisruptionBudget", "easel") != nil {
+					t.Error("a PDB on one replica would block node drains")
+				}
+				if find(objs, "Secret", "session") == nil {
+					t.Error("memory store still gets a generated session key Secret")
+				}
+			},
+		},
+		{
+			name: "autoscaling",
+			values: map[string]any{"session": redisKeys(),
+				"autoscaling": map[string]any{"enabled": true, "minReplicas": 2, "maxReplicas": 6}},
+			check: func(t *testing.T, objs []*unstructured.Unstructured) {
+				if find(objs, "HorizontalPodAutoscaler", "easel") == nil {
+					t.Error("no HPA")
+				}
+				if _, found, _ := unstructured.NestedInt64(find(objs, "Deployment", "easel").Object, "spec", "replicas"); found {
+					t.Error("Deployment sets replicas although the HPA owns them")
+				}
+				if find(objs, "PodDisruptionBudget", "easel") == nil {
+					t.Error("no PDB although minReplicas > 1")
+				}
+			},
+		},
+		{
+			name: "autoscaling-min1",
+			values: map[string]any{"session": redisKeys(), "replicaCount": 4,
+				"autoscaling": map[string]any{"enabled": true, "minReplicas": 1, "maxReplicas": 3}},
+			check: func(t *testing.T, objs []*unstructured.Unstructured) {
+				if find(objs, "PodDisruptionBudget", "easel") != nil {
+					t.Error("PDB rendered although the HPA may scale to one replica")
+				}
+			},
+		},
+		{
+			name: "external-redis-url",
+			values: map[string]any{"session": redisKeys(), "redis": map[string]any{"enabled": false},
+				"externalRedis": map[string]any{"url": "rediss://easel@redis.example.com:6380/0", "tls": true,
+					"existingSecret": "my-redis", "existingSecretKey": "password"}},
+			check: func(t *testing.T, objs []*unstructured.Unstructured) {
+				cm := find(objs, "ConfigMap", "easel")
+				if got := str(cm, "data", "EASEL_REDIS_URL"); got != "rediss://easel@redis.example.com:6380/0" {
+					t.Errorf("EASEL_REDIS_URL = %q", got)
+				}
+				if got := str(cm, "data", "EASEL_REDIS_TLS"); got != "true" {
+					t.Errorf("EASEL_REDIS_TLS = %q, want true", got)
+				}
+				if got := containerEnv(t, find(objs, "Deployment", "easel"))["EASEL_REDIS_PASSWORD"]; got != "secret:my-redis/password" {
+					t.Errorf("EASEL_REDIS_PASSWORD = %q, want secret:my-redis/password", got)
+				}
+				if find(objs, "StatefulSet", "redis") != nil {
+					t.Error("bundled Redis rendered with an external one")
+				}
+			},
+		},
+		{
+			name: "external-redis-sentinel",
+			values: map[string]any{"session": redisKeys(), "redis": map[string]any{"enabled": false},
+				"externalRedis": map[string]any{"password": "s3cret",
+					"sentinel": map[string]any{"masterName": "mymaster", "addrs": []string{"s1:26379", "s2:26379"}}}},
+			check: func(t *testing.T, objs []*unstructured.Unstructured) {
+				cm := find(objs, "ConfigMap", "easel")
+				if got := str(cm, "data", "EASEL_REDIS_SENTINEL_ADDRS"); got != "s1:26379,s2:26379" {
+					t.Errorf("EASEL_REDIS_SENTINEL_ADDRS = %q", got)
+				}
+				if got := str(cm, "data", "EASEL_REDIS_SENTINEL_MASTER"); got != "mymaster" {
+					t.Errorf("EASEL_REDIS_SENTINEL_MASTER = %q", got)
+				}
+				if find(objs, "Secret", "external-redis") == nil {
+					t.Error("no Secret for externalRedis.password")
+				}
+			},
+		},
+		{
+			name: "external-redis-cluster",
+			values: map[string]any{"session": redisKeys(), "redis": map[string]any{"enabled": false},
+				"externalRedis": map[string]any{"cluster": map[string]any{"addrs": []string{"c1:7000", "c2:7001"}}}},
+			check: func(t *testing.T, objs []*unstructured.Unstructured) {
+				if got := str(find(objs, "ConfigMap", "easel"), "data", "EASEL_REDIS_CLUSTER_ADDRS"); got != "c1:7000,c2:7001" {
+					t.Errorf("EASEL_REDIS_CLUSTER_ADDRS = %q", got)
+				}
+				if _, ok := containerEnv(t, find(objs, "Deployment", "easel"))["EASEL_REDIS_PASSWORD"]; ok {
+					t.Error("EASEL_REDIS_PASSWORD set although the Redis has no password")
+				}
+			},
+		},
+		{
+			name: "redis-persistence-existing-secrets",
+			values: map[string]any{
+				"session": map[string]any{"store": "redis", "existingSecret": "my-keys"},
+				"redis": map[string]any{"persistence": map[string]any{"enabled": true, "size": "2Gi"},
+					"auth": map[string]any{"existingSecret": "my-redis-auth"}}},
+			check: func(t *testing.T, objs []*unstructured.Unstructured) {
+				sts := find(objs, "StatefulSet", "redis")
+				if claims, _, _ := unstructured.NestedSlice(sts.Object, "spec", "volumeClaimTemplates"); len(claims) != 1 {
+					t.Errorf("volumeClaimTemplates = %v, want one claim", claims)
+				}
+				if find(objs, "Secret", "session") != nil || find(objs, "Secret", "redis") != nil {
+					t.Error("Secrets rendered although existing ones are configured")
+				}
+				if got := containerEnv(t, find(objs, "Deployment", "easel"))["EASEL_SESSION_KEYS"]; got != "secret:my-keys/session-keys" {
+					t.Errorf("EASEL_SESSION_KEYS = %q", got)
+				}
+			},
+		},
+		{
+			name: "prestop-openai",
+			values: map[string]any{"session": redisKeys(),
+				"shutdown":                      map[string]any{"preStopSleepSeconds": 5},
+				"terminationGracePeriodSeconds": 40,
+				"config":                        map[string]any{"aiBackend": "openai", "trustedProxies": []string{"10.0.0.0/8"}}},
+			check: func(t *testing.T, objs []*unstructured.Unstructured) {
+				dep := find(objs, "Deployment", "easel")
+				containers, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
+				if s, _, _ := unstructured.NestedInt64(containers[0].(map[string]any), "lifecycle", "preStop", "sleep", "seconds"); s != 5 {
+					t.Errorf("preStop sleep = %d, want 5", s)
+				}
+				if got := str(find(objs, "ConfigMap", "easel"), "data", "EASEL_TRUSTED_PROXIES"); got != "10.0.0.0/8" {
+					t.Errorf("EASEL_TRUSTED_PROXIES = %q", got)
+				}
+			},
+		},
+	}
+}
