@@ -42,6 +42,14 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 5s) on top of its checked-in
 		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) ./internal/imaging/ || exit 1; \
 	done
 
+.PHONY: test-cluster
+test-cluster: ## The strategy matrix on a local cluster: real nginx, real redis-server, 3 easel processes.
+	EASEL_REQUIRE_DEPS=1 $(GO) test -count=1 ./test/cluster/...
+
+.PHONY: demo
+demo: ## Run the strategy matrix with 3 replicas; print the comparison, write demo-report.html.
+	$(GO) run ./test/cluster/demo --report demo-report.html --json demo-report.json
+
 .PHONY: tools
 tools: ## Install pinned helm, kube-apiserver, etcd and the CRD modules into ./bin (cached: seconds when built).
 	bash hack/install-tools.sh

@@ -308,7 +308,9 @@ func (c *Cluster) Kill(name string) error {
 // RollingRestart restarts every live replica in turn: take it out of
 // nginx's upstream (reload), SIGTERM it and wait for it to exit (easel fails
 // readiness, waits its drain delay and finishes in-flight requests), start
-// its replacement on the same port, wait for /readyz, and put it back.
+// its replacement on the same port, wait for /readyz, and put it back. The
+// reload that puts one replica back also takes the next one out, because
+// every reload makes nginx close its idle client keep-alive connections.
 func (c *Cluster) RollingRestart(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -328,11 +330,8 @@ func (c *Cluster) RollingRestart(ctx context.Context) error {
 			return fmt.Errorf("restarting %s: %w", r.Name, err)
 		}
 		c.replicas[i] = nr
-		if err := c.nginx.Reload(ctx, c.upstreams(nil)); err != nil {
-			return err
-		}
 	}
-	return nil
+	return c.nginx.Reload(ctx, c.upstreams(nil))
 }
 
 // Stop stops nginx, every replica and redis-server, and returns the
