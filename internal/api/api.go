@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/easelhq/easel/internal/compose"
 	"github.com/easelhq/easel/internal/imaging"
 	"github.com/easelhq/easel/internal/problem"
 	"github.com/easelhq/easel/internal/session"
@@ -24,13 +25,14 @@ const HeaderCSRF = "X-CSRF-Token"
 type Handler struct {
 	svc       *workspace.Service
 	renderer  *workspace.Renderer
+	composer  *compose.Service
 	log       *slog.Logger
 	maxUpload int64
 }
 
 // New returns the API handler.
-func New(svc *workspace.Service, renderer *workspace.Renderer, log *slog.Logger, maxUpload int64) *Handler {
-	return &Handler{svc: svc, renderer: renderer, log: log, maxUpload: maxUpload}
+func New(svc *workspace.Service, renderer *workspace.Renderer, composer *compose.Service, log *slog.Logger, maxUpload int64) *Handler {
+	return &Handler{svc: svc, renderer: renderer, composer: composer, log: log, maxUpload: maxUpload}
 }
 
 // WorkspaceView is the JSON shape of a workspace.

@@ -47,6 +47,31 @@ type Config struct {
 	BlobCacheBytes int64
 	PreviewEdge    int
 	AIBackend      string
+
+	AI      AI
+	Compose Compose
+
+	aiKeyFile string
+}
+
+// AI configures the OpenAI-compatible image-edit backend (AIBackend=openai).
+type AI struct {
+	BaseURL     string
+	Model       string
+	APIKey      string // from --ai-api-key-file, else EASEL_AI_API_KEY; never logged
+	Timeout     time.Duration
+	MaxAttempts int
+	MaxEdge     int
+	Sizes       []string
+}
+
+// Compose configures this replica's composite job runner.
+type Compose struct {
+	Concurrency int
+	Lease       time.Duration
+	Heartbeat   time.Duration
+	Poll        time.Duration
+	MaxAttempts int
 }
 
 // Session configures the session cookie and its lifetime.
@@ -132,6 +157,9 @@ func Load(args []string, getenv func(string) string, out io.Writer) (*Config, er
 	if err != nil {
 		return nil, err
 	}
+	if err := cfg.loadAIKey(getenv); err != nil {
+		return nil, err
+	}
 	if cfg.PodName == "" {
 		if h, err := os.Hostname(); err == nil {
 			cfg.PodName = h
@@ -140,6 +168,23 @@ func Load(args []string, getenv func(string) string, out io.Writer) (*Config, er
 		}
 	}
 	return cfg, nil
+}
+
+// loadAIKey reads the AI API key from --ai-api-key-file, else from the
+// EASEL_AI_API_KEY variable (deliberately not a flag: flags show in ps).
+func (c *Config) loadAIKey(getenv func(string) string) error {
+	c.AI.APIKey = strings.TrimSpace(getenv("EASEL_AI_API_KEY"))
+	if f := c.aiKeyFile; f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return &Error{Setting: "ai-api-key-file", Msg: fmt.Sprintf("cannot read the key: %v", err)}
+		}
+		c.AI.APIKey = strings.TrimSpace(string(b))
+	}
+	if c.AIBackend == "openai" && c.AI.APIKey == "" {
+		return &Error{Setting: "ai-api-key-file", Msg: "--ai-backend openai needs an API key: a file here, or the EASEL_AI_API_KEY variable"}
+	}
+	return nil
 }
 
 func usage(fs *flag.FlagSet, out io.Writer) {

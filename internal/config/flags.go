@@ -10,20 +10,26 @@ import (
 
 // rawFlags holds the parsed flag values before validation.
 type rawFlags struct {
-	addr, podName, logFormat, logLevel    string
-	drainDelay, shutdownTimeout           time.Duration
-	trustedProxies                        string
-	store, keys, cookieName, cookieSecure string
-	idleTTL, lifetime                     time.Duration
-	sessionMaxBytes                       byteSize
-	redisURL, sentinelMaster              string
-	sentinelAddrs, clusterAddrs           string
-	redisUser, redisPassword, redisPrefix string
-	redisTLS                              bool
-	maxUploadBytes, blobCacheBytes        byteSize
-	maxUploadPixels                       int64
-	previewEdge                           int
-	aiBackend                             string
+	addr, podName, logFormat, logLevel     string
+	drainDelay, shutdownTimeout            time.Duration
+	trustedProxies                         string
+	store, keys, cookieName, cookieSecure  string
+	idleTTL, lifetime                      time.Duration
+	sessionMaxBytes                        byteSize
+	redisURL, sentinelMaster               string
+	sentinelAddrs, clusterAddrs            string
+	redisUser, redisPassword, redisPrefix  string
+	redisTLS                               bool
+	maxUploadBytes, blobCacheBytes         byteSize
+	maxUploadPixels                        int64
+	previewEdge                            int
+	aiBackend                              string
+	aiBaseURL, aiModel, aiKeyFile, aiSizes string
+	aiTimeout                              time.Duration
+	aiMaxAttempts, aiMaxEdge               int
+	composeConcurrency, composeAttempts    int
+	composeLease, composeHeartbeat         time.Duration
+	composePoll                            time.Duration
 }
 
 func defineFlags(fs *flag.FlagSet) *rawFlags {
@@ -54,14 +60,26 @@ func defineFlags(fs *flag.FlagSet) *rawFlags {
 	fs.Int64Var(&r.maxUploadPixels, "max-upload-pixels", 50_000_000, "largest upload in `pixels` (width × height), checked before decoding")
 	fs.Var(&r.blobCacheBytes, "blob-cache-bytes", "per-replica in-memory cache of immutable image blobs (`size`, e.g. 256MiB; 0 disables)")
 	fs.IntVar(&r.previewEdge, "preview-edge", 1600, "long edge of the editor's preview in `pixels`")
-	fs.StringVar(&r.aiBackend, "ai-backend", "builtin", "composite `backend`: builtin, openai, http")
+	fs.StringVar(&r.aiBackend, "ai-backend", "builtin", "composite `backend`: builtin (pure Go, no external service) or openai (an OpenAI-compatible images/edits API, which also enables the prompt-driven \"ai\" mode)")
+	fs.StringVar(&r.aiBaseURL, "ai-base-url", "", "AI API root `URL`, e.g. https://api.openai.com (required with --ai-backend openai)")
+	fs.StringVar(&r.aiModel, "ai-model", "gpt-image-1", "AI `model` name sent with each request")
+	fs.StringVar(&r.aiKeyFile, "ai-api-key-file", "", "`file` holding the AI API key (else the EASEL_AI_API_KEY variable; there is no flag for the key itself, so it never shows in ps)")
+	fs.DurationVar(&r.aiTimeout, "ai-timeout", 120*time.Second, "deadline of one AI API call")
+	fs.IntVar(&r.aiMaxAttempts, "ai-max-attempts", 3, "tries per AI call (retries on 429, 5xx and connection errors, with backoff)")
+	fs.IntVar(&r.aiMaxEdge, "ai-max-edge", 1024, "longest side in `pixels` sent to the AI API (larger images are scaled down first)")
+	fs.StringVar(&r.aiSizes, "ai-sizes", "1024x1024,1536x1024,1024x1536", "comma-separated `sizes` the AI API accepts; the nearest aspect ratio is sent")
+	fs.IntVar(&r.composeConcurrency, "compose-concurrency", 2, "most composite jobs this replica runs at once (more wait in the shared queue)")
+	fs.DurationVar(&r.composeLease, "compose-lease", 10*time.Second, "how long a running job's claim lasts without a heartbeat: after that, another replica takes the job over")
+	fs.DurationVar(&r.composeHeartbeat, "compose-heartbeat", 2*time.Second, "how often a running job renews its lease and records progress")
+	fs.DurationVar(&r.composePoll, "compose-poll", time.Second, "how often an idle replica looks for queued jobs")
+	fs.IntVar(&r.composeAttempts, "compose-max-attempts", 3, "claims a job gets before an interrupted job is failed instead of retried")
 	return r
 }
 
 func (r *rawFlags) build() (*Config, error) {
 	c := &Config{
 		Addr: r.addr, PodName: r.podName, DrainDelay: r.drainDelay, ShutdownTimeout: r.shutdownTimeout,
-		BlobCacheBytes: int64(r.blobCacheBytes), PreviewEdge: r.previewEdge, AIBackend: r.aiBackend,
+		BlobCacheBytes: int64(r.blobCacheBytes), PreviewEdge: r.previewEdge, AIBackend: r.aiBackend, aiKeyFile: r.aiKeyFile,
 		Session: Session{
 			Store: r.store, IdleTTL: r.idleTTL, Lifetime: r.lifetime, CookieName: r.cookieName,
 			CookieSecure: r.cookieSecure, MaxBytes: int(r.sessionMaxBytes),
@@ -72,6 +90,10 @@ func (r *rawFlags) build() (*Config, error) {
 			TLS: r.redisTLS, Prefix: r.redisPrefix,
 		},
 		Upload: Upload{MaxBytes: int64(r.maxUploadBytes), MaxPixels: r.maxUploadPixels},
+		AI: AI{BaseURL: r.aiBaseURL, Model: r.aiModel, Timeout: r.aiTimeout, MaxAttempts: r.aiMaxAttempts,
+			MaxEdge: r.aiMaxEdge, Sizes: splitList(r.aiSizes)},
+		Compose: Compose{Concurrency: r.composeConcurrency, Lease: r.composeLease, Heartbeat: r.composeHeartbeat,
+			Poll: r.composePoll, MaxAttempts: r.composeAttempts},
 	}
 	checks := []struct {
 		setting string
@@ -83,7 +105,15 @@ func (r *rawFlags) build() (*Config, error) {
 		{"log-level", oneOf(strings.ToLower(r.logLevel), "debug", "info", "warn", "error"), "must be debug, info, warn or error", r.logLevel},
 		{"session-store", oneOf(r.store, StoreMemory, StoreRedis), "must be memory or redis", r.store},
 		{"cookie-secure", oneOf(r.cookieSecure, SecureAuto, SecureAlways, SecureNever), "must be auto, always or never", r.cookieSecure},
-		{"ai-backend", oneOf(r.aiBackend, "builtin", "openai", "http"), "must be builtin, openai or http", r.aiBackend},
+		{"ai-backend", oneOf(r.aiBackend, "builtin", "openai"), "must be builtin or openai", r.aiBackend},
+		{"ai-base-url", r.aiBackend != "openai" || strings.HasPrefix(r.aiBaseURL, "http://") || strings.HasPrefix(r.aiBaseURL, "https://"), "must be an http(s) URL when --ai-backend is openai", r.aiBaseURL},
+		{"ai-timeout", r.aiTimeout > 0, "must be positive", r.aiTimeout},
+		{"ai-max-attempts", r.aiMaxAttempts >= 1 && r.aiMaxAttempts <= 10, "must be from 1 to 10", r.aiMaxAttempts},
+		{"ai-max-edge", r.aiMaxEdge >= 64 && r.aiMaxEdge <= 8192, "must be from 64 to 8192", r.aiMaxEdge},
+		{"compose-concurrency", r.composeConcurrency >= 1 && r.composeConcurrency <= 64, "must be from 1 to 64", r.composeConcurrency},
+		{"compose-heartbeat", r.composeHeartbeat > 0 && r.composeHeartbeat*2 <= r.composeLease, "must be positive and at most half of --compose-lease", r.composeHeartbeat},
+		{"compose-poll", r.composePoll > 0, "must be positive", r.composePoll},
+		{"compose-max-attempts", r.composeAttempts >= 1, "must be at least 1", r.composeAttempts},
 		{"session-ttl", r.idleTTL >= time.Second, "must be at least 1s", r.idleTTL},
 		{"session-lifetime", r.lifetime >= r.idleTTL, "must be at least --session-ttl", r.lifetime},
 		{"session-max-bytes", r.sessionMaxBytes >= 1<<10 && r.sessionMaxBytes <= 1<<20, "must be between 1KiB and 1MiB", r.sessionMaxBytes},

@@ -44,6 +44,7 @@ func newReplica(t *testing.T, name string, env map[string]string) *httptest.Serv
 	if err != nil {
 		t.Fatalf("server: %v", err)
 	}
+	srv.Start(t.Context())
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { ts.Close(); _ = srv.Close() })
 	return ts

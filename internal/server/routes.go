@@ -27,11 +27,14 @@ func (s *Server) routes() (*gin.Engine, error) {
 	}
 	r.Use(s.identify, s.observe, s.recoverPanic)
 
-	pages, err := web.New(s.svc, s.renderer, s.cfg.PreviewEdge, s.log, s.cfg.PodName, s.cfg.Upload.MaxBytes)
+	pages, err := web.New(web.Deps{
+		Service: s.svc, Renderer: s.renderer, Composer: s.composer, AIEnabled: s.cfg.AIBackend == "openai",
+		PreviewEdge: s.cfg.PreviewEdge, Log: s.log, ServedBy: s.cfg.PodName, MaxUpload: s.cfg.Upload.MaxBytes,
+	})
 	if err != nil {
 		return nil, err
 	}
-	rest := eapi.New(s.svc, s.renderer, s.log, s.cfg.Upload.MaxBytes)
+	rest := eapi.New(s.svc, s.renderer, s.composer, s.log, s.cfg.Upload.MaxBytes)
 	uploadLimit := limitBody(s.cfg.Upload.MaxBytes + upload.Overhead)
 	smallBody := limitBody(64 << 10) // forms and JSON edits
 
@@ -52,6 +55,8 @@ func (s *Server) routes() (*gin.Engine, error) {
 	st.POST("/image/undo", smallBody, pages.Move(workspace.Undo))
 	st.POST("/image/redo", smallBody, pages.Move(workspace.Redo))
 	st.POST("/image/reset", smallBody, pages.Move(workspace.Reset))
+	st.POST("/image/composite", uploadLimit, pages.Composite)
+	st.GET("/jobs/:id", pages.Job)
 
 	v1 := st.Group("/api/v1", rest.CSRF)
 	v1.GET("/workspace", rest.Workspace)
@@ -61,5 +66,8 @@ func (s *Server) routes() (*gin.Engine, error) {
 	v1.POST("/workspace/redo", smallBody, rest.Move(workspace.Redo))
 	v1.POST("/workspace/reset", smallBody, rest.Move(workspace.Reset))
 	v1.GET("/workspace/render", rest.Render)
+	v1.POST("/assets", uploadLimit, rest.Asset)
+	v1.POST("/workspace/composite", smallBody, rest.Composite)
+	v1.GET("/jobs/:id", rest.Job)
 	return r, nil
 }

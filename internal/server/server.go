@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/easelhq/easel/internal/blob"
+	"github.com/easelhq/easel/internal/compose"
 	"github.com/easelhq/easel/internal/config"
 	"github.com/easelhq/easel/internal/imaging"
 	"github.com/easelhq/easel/internal/session"
@@ -32,6 +33,7 @@ type Server struct {
 	sessions *session.Store
 	svc      *workspace.Service
 	renderer *workspace.Renderer
+	composer *compose.Service
 	pinger   store.Pinger // nil: nothing external to check (memory mode)
 	closers  []func() error
 	draining atomic.Bool
@@ -46,6 +48,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		blobs      blob.Store
 		workspaces workspace.Store
 		renders    workspace.RenderCache
+		jobs       compose.JobStore
 		keys       = cfg.Session.Keys
 	)
 	switch cfg.Session.Store {
@@ -60,11 +63,13 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		blobs = blob.NewRedis(client, cfg.Redis.Prefix)
 		workspaces = workspace.NewRedis(client, cfg.Redis.Prefix, cfg.Session.Lifetime)
 		renders = workspace.NewRedisRenderCache(client, cfg.Redis.Prefix, cfg.Session.Lifetime)
+		jobs = compose.NewRedisJobs(client, cfg.Redis.Prefix, cfg.Session.Lifetime)
 	default:
 		backend = session.NewMemory()
 		blobs = blob.NewMemory()
 		workspaces = workspace.NewMemory(cfg.Session.Lifetime)
 		renders = workspace.NewMemoryRenderCache(4096)
+		jobs = compose.NewMemoryJobs(cfg.Session.Lifetime)
 		if len(keys) == 0 {
 			// One replica, memory sessions: a per-process key is harmless
 			// (and sessions die with the process anyway).
@@ -91,6 +96,9 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		Limits: imaging.Limits{MaxPixels: cfg.Upload.MaxPixels},
 	}
 	s.renderer = workspace.NewRenderer(s.svc, renders, cfg.PreviewEdge)
+	if s.composer, err = newComposer(cfg, log, blobs, jobs, s.svc, s.renderer); err != nil {
+		return nil, err
+	}
 	if s.engine, err = s.routes(); err != nil {
 		return nil, err
 	}
@@ -99,6 +107,10 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 
 // Handler returns the HTTP handler, for tests and embedding.
 func (s *Server) Handler() http.Handler { return s.engine }
+
+// Start runs this replica's background work (the composite job runner)
+// until ctx ends. Run calls it; tests that use Handler call it themselves.
+func (s *Server) Start(ctx context.Context) { s.composer.Start(ctx) }
 
 // Close releases the store connections.
 func (s *Server) Close() error {
@@ -123,6 +135,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       90 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	workers, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWorkers()
+	s.Start(workers)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	s.log.Info("serving", "addr", ln.Addr().String(), "served_by", s.cfg.PodName, "session_store", s.cfg.Session.Store)
@@ -138,6 +153,11 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutting down: %w", err)
+	}
+	// Running composites finish within what is left of the timeout, or go
+	// back to the queue for another replica.
+	if err := s.composer.Stop(sctx); err != nil {
+		s.log.Warn("stopping composite jobs", "err", err)
 	}
 	s.log.Info("stopped")
 	return nil

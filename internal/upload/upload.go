@@ -59,6 +59,19 @@ func Read(r *http.Request, field string, max int64) ([]byte, error) {
 	return data, nil
 }
 
+// ReadOptional is Read for a file field the form may leave empty: found is
+// false (with a nil error) when no file was chosen.
+func ReadOptional(r *http.Request, field string, max int64) (data []byte, found bool, err error) {
+	data, err = Read(r, field, max)
+	var pe *problem.Error
+	if errors.As(err, &pe) && pe.Status == http.StatusBadRequest && r.MultipartForm != nil {
+		if fhs := r.MultipartForm.File[field]; len(fhs) == 0 || fhs[0].Size == 0 {
+			return nil, false, nil
+		}
+	}
+	return data, err == nil, err
+}
+
 func formFile(r *http.Request, field string) (*multipart.FileHeader, error) {
 	if r.MultipartForm != nil && len(r.MultipartForm.File[field]) > 0 {
 		return r.MultipartForm.File[field][0], nil

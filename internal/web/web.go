@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/easelhq/easel/internal/compose"
 	"github.com/easelhq/easel/internal/problem"
 	"github.com/easelhq/easel/internal/session"
 	"github.com/easelhq/easel/internal/workspace"
@@ -40,6 +41,8 @@ func Static() http.FileSystem {
 type Handler struct {
 	svc         *workspace.Service
 	renderer    *workspace.Renderer
+	composer    *compose.Service
+	aiEnabled   bool
 	previewEdge int
 	log         *slog.Logger
 	servedBy    string
@@ -47,11 +50,25 @@ type Handler struct {
 	pages       map[string]*template.Template
 }
 
+// Deps are what the pages need.
+type Deps struct {
+	Service     *workspace.Service
+	Renderer    *workspace.Renderer
+	Composer    *compose.Service
+	AIEnabled   bool // the ai composite mode is offered
+	PreviewEdge int
+	Log         *slog.Logger
+	ServedBy    string // this replica's name, shown in the footer
+	MaxUpload   int64
+}
+
 // New parses the embedded templates.
-func New(svc *workspace.Service, renderer *workspace.Renderer, previewEdge int, log *slog.Logger, servedBy string, maxUpload int64) (*Handler, error) {
-	h := &Handler{svc: svc, renderer: renderer, previewEdge: previewEdge, log: log, servedBy: servedBy, maxUpload: maxUpload, pages: map[string]*template.Template{}}
-	funcs := template.FuncMap{"lower": strings.ToLower}
-	for _, page := range []string{"index", "image", "error"} {
+func New(deps Deps) (*Handler, error) {
+	h := &Handler{svc: deps.Service, renderer: deps.Renderer, composer: deps.Composer, aiEnabled: deps.AIEnabled,
+		previewEdge: deps.PreviewEdge, log: deps.Log, servedBy: deps.ServedBy, maxUpload: deps.MaxUpload,
+		pages: map[string]*template.Template{}}
+	funcs := template.FuncMap{"lower": strings.ToLower, "percent": func(f float64) float64 { return f * 100 }}
+	for _, page := range []string{"index", "image", "job", "error"} {
 		t, err := template.New(page).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/tools.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parsing template %s: %w", page, err)
@@ -76,6 +93,10 @@ type pageData struct {
 	Preview            string // digest of the preview render
 	PreviewW, PreviewH int
 	Adjustments        []adjustment
+	AIEnabled          bool
+	// The job page's.
+	Job     *compose.Job
+	Refresh int // seconds; the page reloads itself
 }
 
 // render saves the session (before the body, so a new cookie can still be

@@ -1,0 +1,66 @@
+package api
+
+import (
+	"io"
+	"net/http"
+
+	"github.com/easelhq/easel/internal/compose"
+	"github.com/easelhq/easel/internal/problem"
+	"github.com/easelhq/easel/internal/session"
+	"github.com/easelhq/easel/internal/upload"
+	"github.com/gin-contrib/sessions"
+	"github.com/gin-gonic/gin"
+)
+
+// Asset stores an image to use as a background or an overlay (multipart
+// field "image", validated like uploads) and answers its digest.
+func (h *Handler) Asset(c *gin.Context) {
+	data, err := upload.Read(c.Request, "image", h.maxUpload)
+	if err != nil {
+		problem.Write(c, err)
+		return
+	}
+	img, err := h.svc.Asset(c.Request.Context(), data)
+	if err != nil {
+		problem.Write(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, img)
+}
+
+// Composite queues a composite of the session's image and answers 202 with
+// the job to follow; any replica can answer the poll.
+func (h *Handler) Composite(c *gin.Context) {
+	id, ok := h.workspaceID(c)
+	if !ok {
+		return
+	}
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		problem.Write(c, problem.New(http.StatusRequestEntityTooLarge, "a composite request is a small JSON object; this body is too large"))
+		return
+	}
+	req, err := compose.ParseRequest(body)
+	if err != nil {
+		problem.Write(c, err)
+		return
+	}
+	j, err := h.composer.Submit(c.Request.Context(), id, req)
+	if err != nil {
+		problem.Write(c, err)
+		return
+	}
+	c.Header("Location", "/api/v1/jobs/"+j.ID)
+	c.JSON(http.StatusAccepted, j.View())
+}
+
+// Job reports a composite job of the session's workspace.
+func (h *Handler) Job(c *gin.Context) {
+	j, err := h.composer.Find(c.Request.Context(), session.WorkspaceID(sessions.Default(c)), c.Param("id"))
+	if err != nil {
+		problem.Write(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, j.View())
+}

@@ -1,0 +1,115 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/easelhq/easel/internal/compose"
+	"github.com/easelhq/easel/internal/problem"
+	"github.com/easelhq/easel/internal/session"
+	"github.com/easelhq/easel/internal/upload"
+	"github.com/gin-contrib/sessions"
+	"github.com/gin-gonic/gin"
+)
+
+// Composite takes the composite panel's form, queues the job and sends the
+// browser to its progress page. Uploaded backgrounds and overlays are
+// stored as assets first.
+func (h *Handler) Composite(c *gin.Context) {
+	req, err := h.compositeRequest(c)
+	if problem.From(err).Status != http.StatusRequestEntityTooLarge && !h.checkCSRF(c) {
+		return
+	}
+	var j compose.Job
+	if err == nil {
+		err = h.withWorkspace(c, func(id string) error {
+			var err error
+			j, err = h.composer.Submit(c.Request.Context(), id, req)
+			return err
+		})
+	}
+	if err != nil {
+		h.after(c, err, "")
+		return
+	}
+	h.redirect(c, "/jobs/"+j.ID)
+}
+
+// compositeRequest builds the compose request from the form's fields.
+func (h *Handler) compositeRequest(c *gin.Context) (compose.Request, error) {
+	r := c.Request
+	var file []byte
+	var haveFile bool
+	var err error
+	switch r.FormValue("mode") {
+	case compose.ModeReplaceBackground:
+		file, haveFile, err = upload.ReadOptional(r, "background", h.maxUpload)
+	case compose.ModeOverlay:
+		file, err = upload.Read(r, "overlay", h.maxUpload)
+		haveFile = err == nil
+	default:
+		err = r.ParseMultipartForm(1 << 20)
+	}
+	if err != nil {
+		return compose.Request{}, err
+	}
+	m := map[string]any{"mode": r.FormValue("mode")}
+	if haveFile {
+		img, err := h.svc.Asset(c.Request.Context(), file)
+		if err != nil {
+			return compose.Request{}, err
+		}
+		if m["mode"] == compose.ModeOverlay {
+			m["asset"] = img.Digest
+		} else {
+			m["background"] = map[string]any{"asset": img.Digest}
+		}
+	} else if m["mode"] == compose.ModeReplaceBackground {
+		bg := map[string]any{"color": r.FormValue("color")}
+		if to := r.FormValue("gradient_to"); to != "" && r.FormValue("gradient") == "on" {
+			bg = map[string]any{"gradient": []string{r.FormValue("color"), to}}
+		}
+		m["background"] = bg
+	}
+	for _, k := range []string{"x", "y", "scale", "opacity", "tolerance", "feather"} {
+		if v := r.FormValue(k); v != "" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return compose.Request{}, &problem.Error{Status: http.StatusBadRequest, Field: k, Detail: fmt.Sprintf("%s must be a number, got %q", k, v)}
+			}
+			m[k] = f
+		}
+	}
+	for _, k := range []string{"blend", "prompt"} {
+		if v := r.FormValue(k); v != "" {
+			m[k] = v
+		}
+	}
+	b, _ := json.Marshal(m) // strings, numbers and maps of them always marshal
+	return compose.ParseRequest(b)
+}
+
+// Job shows a composite's progress, refreshing itself until the job ends,
+// then returns to the editor with the outcome as a flash message. It works
+// without JavaScript; the poll may land on any replica.
+func (h *Handler) Job(c *gin.Context) {
+	s := sessions.Default(c)
+	j, err := h.composer.Find(c.Request.Context(), session.WorkspaceID(s), c.Param("id"))
+	if err != nil {
+		h.after(c, err, "")
+		return
+	}
+	switch j.Status {
+	case compose.StatusSucceeded:
+		session.AddFlash(s, session.FlashInfo, "Composite applied: it is the last step of the history, so Undo takes it back.")
+		h.redirect(c, "/image")
+		return
+	case compose.StatusFailed:
+		session.AddFlash(s, session.FlashError, j.Error)
+		h.redirect(c, "/image")
+		return
+	}
+	h.render(c, http.StatusOK, "job", pageData{Title: "Compositing", Job: &j, Refresh: 1})
+}
