@@ -57,6 +57,7 @@ type nginxConfig struct {
 	Upstreams  []Upstream
 	Generation int
 	User       string
+	Workers    int
 }
 
 // nginxTemplate is the generated configuration. Choices worth knowing:
@@ -78,7 +79,7 @@ var nginxTemplate = template.Must(template.New("nginx.conf").Parse(`# Generated 
 {{if .User}}user {{.User}};
 {{end}}daemon off;
 master_process on;
-worker_processes 2;
+worker_processes {{.Workers}};
 pid {{.Dir}}/nginx.pid;
 lock_file {{.Dir}}/nginx.lock;
 error_log {{.Dir}}/error.log warn;
@@ -218,7 +219,7 @@ func (n *Nginx) confPath() string { return filepath.Join(n.Dir, "nginx.conf") }
 
 // writeConfig renders the configuration of the current generation.
 func (n *Nginx) writeConfig(upstreams []Upstream) error {
-	c := nginxConfig{Dir: n.Dir, Listen: n.Addr, Balance: n.balance, Upstreams: upstreams, Generation: n.gen}
+	c := nginxConfig{Dir: n.Dir, Listen: n.Addr, Balance: n.balance, Upstreams: upstreams, Generation: n.gen, Workers: nginxWorkers}
 	if os.Geteuid() == 0 {
 		// Workers would otherwise run as nobody and could not use the temp
 		// paths inside a root-owned 0700 test directory.
@@ -258,7 +259,43 @@ func (n *Nginx) Reload(ctx context.Context, upstreams []Upstream) error {
 	if err := n.waitGeneration(ctx, n.gen, 10*time.Second); err != nil {
 		return fmt.Errorf("reloading nginx: %w; error.log: %s", err, strings.TrimSpace(tailFile(filepath.Join(n.Dir, "error.log"), 1500)))
 	}
-	return nil
+	// One new worker answering is not enough: until the master has told
+	// the old workers to quit, they still accept connections on the old
+	// configuration. Wait until only the new generation's workers listen.
+	return n.waitOldWorkers(ctx, 10*time.Second)
+}
+
+// nginxWorkers is the worker_processes of the generated configuration.
+const nginxWorkers = 2
+
+// waitOldWorkers waits until at most nginxWorkers children of the master
+// are plain workers; old ones are gone or "shutting down" (they have closed
+// their listening sockets and only finish the requests they hold).
+func (n *Nginx) waitOldWorkers(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	pid := n.proc.cmd.Process.Pid
+	for {
+		children, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+		if err != nil {
+			return nil // no procfs children list: the generation check must do
+		}
+		listening := 0
+		for _, c := range strings.Fields(string(children)) {
+			cmdline, _ := os.ReadFile("/proc/" + c + "/cmdline")
+			if strings.TrimRight(string(cmdline), "\x00 ") == "nginx: worker process" {
+				listening++
+			}
+		}
+		if listening <= nginxWorkers {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("reloading nginx: old workers still accepting after %v", timeout)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // waitGeneration polls /__cluster/generation over fresh connections until it
