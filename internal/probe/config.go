@@ -40,6 +40,10 @@ type Config struct {
 	// Edits is the number of edits per flow; 0 skips the edit and workspace
 	// steps entirely.
 	Edits int
+	// Composite adds a built-in composite (a background replacement) after
+	// the edits: submitted as a job, polled until it ends (the polls may
+	// land on any replica), and checked to be the last edit.
+	Composite bool
 	// Download adds a final step that downloads the rendered image.
 	Download bool
 	// Flow is FlowWeb or FlowAPI.

@@ -34,6 +34,9 @@ const (
 	// KindDownload: the rendered image was not an image of the expected
 	// size.
 	KindDownload = "download"
+	// KindComposite: a composite job failed, did not end in time, or its
+	// result is not the last edit.
+	KindComposite = "composite"
 	// KindConnection: the request failed at the connection level after all
 	// retries.
 	KindConnection = "connection"
@@ -124,6 +127,11 @@ func (u *user) webFlow(ctx context.Context, cfg Config, st *flowState) *failure 
 			return f
 		}
 	}
+	if cfg.Composite {
+		if f := u.composite(ctx, st); f != nil {
+			return f
+		}
+	}
 	if cfg.Download {
 		return u.download(ctx, st)
 	}
@@ -157,6 +165,11 @@ func (u *user) apiFlow(ctx context.Context, cfg Config, st *flowState) *failure 
 	}
 	if f := u.editAndVerify(ctx, cfg, st); f != nil {
 		return f
+	}
+	if cfg.Composite {
+		if f := u.composite(ctx, st); f != nil {
+			return f
+		}
 	}
 	if cfg.Download {
 		return u.download(ctx, st)

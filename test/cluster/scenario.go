@@ -53,6 +53,8 @@ type Scenario struct {
 	// every user has done at least as many flows after it.
 	Users, Iterations, Edits int
 	Download                 bool
+	// Composite adds a built-in composite job to every flow.
+	Composite bool
 }
 
 // OneSubnet returns n addresses in 127.0.0.0/24: distinct clients to a
@@ -79,8 +81,8 @@ func Matrix(edits int, download bool) []Scenario {
 			Store: cluster.StoreMemory, Balance: cluster.IPHash, SourceIPs: probe.SpreadIPs(20), Action: KillOne},
 		{Name: "memory + ip_hash, one IP", Expectation: "100% consistency, one replica takes over 90% of requests",
 			Store: cluster.StoreMemory, Balance: cluster.IPHash, SourceIPs: OneSubnet(20)},
-		{Name: "redis + round robin", Expectation: "100% consistency, every share within ±15% of the mean",
-			Store: cluster.StoreRedis, Balance: cluster.RoundRobin},
+		{Name: "redis + round robin", Expectation: "100% consistency (composite jobs included), every share within ±15% of the mean",
+			Store: cluster.StoreRedis, Balance: cluster.RoundRobin, Composite: true},
 		{Name: "redis + round robin, kill one", Expectation: "100% consistency: no workspace lost, failed requests retried",
 			Store: cluster.StoreRedis, Balance: cluster.RoundRobin, Action: KillOne},
 		{Name: "redis + round robin, rolling restart", Expectation: "100% consistency and zero failed requests",
@@ -90,8 +92,8 @@ func Matrix(edits int, download bool) []Scenario {
 	}
 	for i := range rows {
 		r := base
-		r.Name, r.Expectation, r.Store, r.Balance, r.SourceIPs, r.Action =
-			rows[i].Name, rows[i].Expectation, rows[i].Store, rows[i].Balance, rows[i].SourceIPs, rows[i].Action
+		r.Name, r.Expectation, r.Store, r.Balance, r.SourceIPs, r.Action, r.Composite =
+			rows[i].Name, rows[i].Expectation, rows[i].Store, rows[i].Balance, rows[i].SourceIPs, rows[i].Action, rows[i].Composite
 		rows[i] = r
 	}
 	return rows
@@ -123,7 +125,7 @@ func Run(ctx context.Context, bin, dir string, s Scenario, logger *slog.Logger) 
 
 	cfg := probe.DefaultConfig()
 	cfg.URL = c.URL()
-	cfg.Users, cfg.Edits, cfg.Download = s.Users, s.Edits, s.Download
+	cfg.Users, cfg.Edits, cfg.Download, cfg.Composite = s.Users, s.Edits, s.Download, s.Composite
 	cfg.SourceIPs = s.SourceIPs
 	cfg.ExpectedReplicas = s.Replicas
 	cfg.Iterations = s.Iterations
