@@ -197,6 +197,22 @@ func TestRedisConformance(t *testing.T) {
 	})
 }
 
+// TestRedisModesConformance runs the suite on standalone Redis, on Sentinel
+// and on Redis Cluster, each through the client store.Open builds from
+// configuration, as a replica does.
+func TestRedisModesConformance(t *testing.T) {
+	t.Parallel()
+	for _, mode := range testutil.RedisModes() {
+		t.Run(mode.Name, func(t *testing.T) {
+			t.Parallel()
+			client := testutil.OpenRedis(t, mode.Start(t))
+			testStoreConformance(t, func(t *testing.T) fixture {
+				return fixture{store: NewRedis(client, "test:"+t.Name()), short: time.Second, wait: time.Sleep}
+			})
+		})
+	}
+}
+
 func TestCachedConformance(t *testing.T) {
 	t.Parallel()
 	testStoreConformance(t, func(t *testing.T) fixture {

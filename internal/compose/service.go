@@ -13,6 +13,7 @@ import (
 	"github.com/easelhq/easel/internal/blob"
 	"github.com/easelhq/easel/internal/imaging"
 	"github.com/easelhq/easel/internal/problem"
+	"github.com/easelhq/easel/internal/workspace"
 )
 
 // Backends accepted in Config.Backend (EASEL_AI_BACKEND).
@@ -208,8 +209,21 @@ func (s *Service) Execute(ctx context.Context, j Job, progress func(float64)) (R
 	return Result{Digest: d, Width: out.Rect.Dx(), Height: out.Rect.Dy()}, nil
 }
 
-// Commit implements Executor: append the composite edit to the workspace.
+// Commit implements Executor: append the composite edit to the workspace,
+// unless the workspace holds another image by now. A job re-run after its
+// lease lapsed (its replica died, or Redis failed over under it) can end
+// long after the user uploaded a new image; its composite of the old image
+// must not replace the new one.
 func (s *Service) Commit(ctx context.Context, j Job, r Result) error {
+	cur, err := s.deps.Workspaces.Snapshot(ctx, j.Workspace)
+	switch {
+	case errors.Is(err, workspace.ErrNotFound) || errors.Is(err, workspace.ErrNoImage):
+		return &Failure{Message: "The workspace expired before the composite finished; upload the image again.", Err: err}
+	case err != nil:
+		return fmt.Errorf("reading the workspace: %w", err)
+	case cur.Original.Digest != j.Base.Original.Digest:
+		return &Failure{Message: "Another image was uploaded while the composite ran, so it was not applied."}
+	}
 	op := imaging.Op{Op: imaging.OpComposite, Result: r.Digest, Width: r.Width, Height: r.Height}
 	if err := s.deps.Workspaces.AppendEdit(ctx, j.Workspace, op); err != nil {
 		var ie *imaging.Error

@@ -93,8 +93,14 @@ type Redis struct {
 	ClusterAddrs   []string
 	Username       string
 	Password       string
-	TLS            bool
-	Prefix         string
+	// SentinelUsername and SentinelPassword authenticate to the sentinels
+	// when they differ from the data nodes' credentials (the official Valkey
+	// chart gives Sentinel its own ACL user); when both are empty the
+	// sentinels get Username and Password.
+	SentinelUsername string
+	SentinelPassword string
+	TLS              bool
+	Prefix           string
 }
 
 // Configured reports whether any Redis connection setting was given.

@@ -42,12 +42,16 @@ func TestRedisModes(t *testing.T) {
 	c, err := Load(nil, env(map[string]string{
 		"EASEL_SESSION_STORE": "redis", "EASEL_REDIS_SENTINEL_MASTER": "mymaster",
 		"EASEL_REDIS_SENTINEL_ADDRS": "a:26379, b:26379", "EASEL_SESSION_KEYS": key + "," + key + "old",
+		"EASEL_REDIS_SENTINEL_USERNAME": "sentinel", "EASEL_REDIS_SENTINEL_PASSWORD": "s3cret",
 	}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(c.Redis.SentinelAddrs) != 2 || len(c.Session.Keys) != 2 || string(c.Session.Keys[0]) != key {
 		t.Errorf("redis %+v keys %d", c.Redis, len(c.Session.Keys))
+	}
+	if c.Redis.SentinelUsername != "sentinel" || c.Redis.SentinelPassword != "s3cret" {
+		t.Errorf("sentinel credentials %q/%q, want sentinel/s3cret", c.Redis.SentinelUsername, c.Redis.SentinelPassword)
 	}
 }
 

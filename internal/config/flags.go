@@ -19,6 +19,7 @@ type rawFlags struct {
 	redisURL, sentinelMaster               string
 	sentinelAddrs, clusterAddrs            string
 	redisUser, redisPassword, redisPrefix  string
+	sentinelUser, sentinelPassword         string
 	redisTLS                               bool
 	maxUploadBytes, blobCacheBytes         byteSize
 	maxUploadPixels                        int64
@@ -52,6 +53,8 @@ func defineFlags(fs *flag.FlagSet) *rawFlags {
 	fs.StringVar(&r.sentinelMaster, "redis-sentinel-master", "", "Sentinel master `name` (use with --redis-sentinel-addrs)")
 	fs.StringVar(&r.sentinelAddrs, "redis-sentinel-addrs", "", "comma-separated Sentinel `host:port` addresses")
 	fs.StringVar(&r.clusterAddrs, "redis-cluster-addrs", "", "comma-separated Redis Cluster seed `host:port` addresses")
+	fs.StringVar(&r.sentinelUser, "redis-sentinel-username", "", "ACL `user` for the sentinels, when they do not take the data nodes' credentials (default: --redis-username)")
+	fs.StringVar(&r.sentinelPassword, "redis-sentinel-password", "", "`password` for the sentinels, when they do not take the data nodes' credentials (default: --redis-password; prefer the environment variable)")
 	fs.StringVar(&r.redisUser, "redis-username", "", "Redis ACL `user` (overrides the URL's)")
 	fs.StringVar(&r.redisPassword, "redis-password", "", "Redis `password` (overrides the URL's; prefer the environment variable)")
 	fs.BoolVar(&r.redisTLS, "redis-tls", false, "use TLS to Redis (implied by rediss://)")
@@ -87,6 +90,7 @@ func (r *rawFlags) build() (*Config, error) {
 		Redis: Redis{
 			URL: r.redisURL, SentinelMaster: r.sentinelMaster, SentinelAddrs: splitList(r.sentinelAddrs),
 			ClusterAddrs: splitList(r.clusterAddrs), Username: r.redisUser, Password: r.redisPassword,
+			SentinelUsername: r.sentinelUser, SentinelPassword: r.sentinelPassword,
 			TLS: r.redisTLS, Prefix: r.redisPrefix,
 		},
 		Upload: Upload{MaxBytes: int64(r.maxUploadBytes), MaxPixels: r.maxUploadPixels},

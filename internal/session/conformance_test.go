@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/easelhq/easel/internal/testutil"
 )
 
 // backendFixture is one fresh, isolated Backend for one conformance subtest.
@@ -198,6 +200,22 @@ func TestRedisBackendConformance(t *testing.T) {
 		// Redis keeps real time: a 1s TTL, and the subtests sleep in parallel.
 		return backendFixture{backend: NewRedis(client, "test:"+t.Name()), ttl: time.Second, wait: time.Sleep}
 	})
+}
+
+// TestRedisModesBackendConformance runs the suite on standalone Redis, on
+// Sentinel and on Redis Cluster, each through the client store.Open builds
+// from configuration, as a replica does.
+func TestRedisModesBackendConformance(t *testing.T) {
+	t.Parallel()
+	for _, mode := range testutil.RedisModes() {
+		t.Run(mode.Name, func(t *testing.T) {
+			t.Parallel()
+			client := testutil.OpenRedis(t, mode.Start(t))
+			testBackendConformance(t, func(t *testing.T) backendFixture {
+				return backendFixture{backend: NewRedis(client, "test:"+t.Name()), ttl: time.Second, wait: time.Sleep}
+			})
+		})
+	}
 }
 
 func TestMemoryBackendSweepsExpiredSessions(t *testing.T) {

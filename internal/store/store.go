@@ -63,6 +63,11 @@ func Open(cfg config.Redis) (redis.UniversalClient, error) {
 		opts.MasterName = cfg.SentinelMaster
 		opts.Addrs = cfg.SentinelAddrs
 		opts.SentinelUsername, opts.SentinelPassword = cfg.Username, cfg.Password
+		if cfg.SentinelUsername != "" || cfg.SentinelPassword != "" {
+			// Sentinels with an ACL of their own (the official Valkey
+			// chart's "sentinel" user) refuse the data nodes' user.
+			opts.SentinelUsername, opts.SentinelPassword = cfg.SentinelUsername, cfg.SentinelPassword
+		}
 	case len(cfg.ClusterAddrs) > 0:
 		opts.Addrs = cfg.ClusterAddrs
 		opts.IsClusterMode = true

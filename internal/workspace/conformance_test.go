@@ -326,6 +326,29 @@ func TestRedisConformance(t *testing.T) {
 	})
 }
 
+// TestRedisModesConformance runs the suite on standalone Redis, on Sentinel
+// and on Redis Cluster, each through the client store.Open builds from
+// configuration, as a replica does, and has two replicas (two clients)
+// append to one workspace concurrently.
+func TestRedisModesConformance(t *testing.T) {
+	t.Parallel()
+	for _, mode := range testutil.RedisModes() {
+		t.Run(mode.Name, func(t *testing.T) {
+			t.Parallel()
+			cfg := mode.Start(t)
+			client := testutil.OpenRedis(t, cfg)
+			testStoreConformance(t, func(t *testing.T) fixture {
+				return fixture{store: NewRedis(client, "test:"+t.Name(), time.Second), ttl: time.Second, wait: time.Sleep}
+			})
+			t.Run("concurrent appends from two replicas", func(t *testing.T) {
+				a := NewRedis(client, "test", time.Hour)
+				b := NewRedis(testutil.OpenRedis(t, cfg), "test", time.Hour)
+				testConcurrentAppends(t, []Store{a, b})
+			})
+		})
+	}
+}
+
 func newRedisClient(t *testing.T, addr string) *redis.Client {
 	t.Helper()
 	c := redis.NewClient(&redis.Options{Addr: addr})
