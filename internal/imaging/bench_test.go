@@ -19,10 +19,11 @@ import (
 
 // Benchmarks compare easel's operations with github.com/disintegration/imaging
 // (the pure-Go baseline) on the same pixels. Sub-benchmarks are named
-// Op/<size>/<op>/<easel|imaging> so benchstat can pair them:
+// Op/size=<preview|12MP>/op=<op>/impl=<easel|imaging> so benchstat can pair
+// them:
 //
-//	go test -run '^$' -bench 'Op/preview' -benchtime 10x -count 5 ./internal/imaging/
-//	go test -run '^$' -bench 'Op/12MP|Export' -benchtime 3x ./internal/imaging/
+//	go test -run '^$' -bench 'Op/size=preview' -benchtime 10x -count 5 ./internal/imaging/ | benchstat -col /impl -
+//	go test -run '^$' -bench 'Op/size=12MP|Export' -benchtime 3x ./internal/imaging/
 
 // photo returns a deterministic w×h image that behaves like a photograph
 // for the filters and the JPEG encoder: smooth gradients, soft shading,
@@ -109,7 +110,7 @@ func BenchmarkOp(b *testing.B) {
 		img  *image.NRGBA
 	}{{"preview", preview}, {"12MP", full}} {
 		for _, o := range benchOps(size.img.Rect.Dx(), size.img.Rect.Dy()) {
-			b.Run(size.name+"/"+o.name+"/easel", func(b *testing.B) {
+			b.Run("size="+size.name+"/op="+o.name+"/impl=easel", func(b *testing.B) {
 				for b.Loop() {
 					if _, err := o.easel.Apply(ctx, size.img); err != nil {
 						b.Fatal(err)
@@ -119,7 +120,7 @@ func BenchmarkOp(b *testing.B) {
 			if o.dis == nil {
 				continue
 			}
-			b.Run(size.name+"/"+o.name+"/imaging", func(b *testing.B) {
+			b.Run("size="+size.name+"/op="+o.name+"/impl=imaging", func(b *testing.B) {
 				for b.Loop() {
 					o.dis(size.img)
 				}

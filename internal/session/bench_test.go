@@ -4,9 +4,14 @@ import (
 	"context"
 	"net/http"
 	"runtime"
+	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/gin-contrib/sessions"
+	stockredis "github.com/gin-contrib/sessions/redis"
 )
 
 // BenchmarkStoreGetSave measures what every request pays for its session:
@@ -15,50 +20,101 @@ import (
 // token and two flash messages. Parallel runs give every goroutine its own
 // session, like many users at once.
 //
-//	go test -run '^$' -bench StoreGetSave -count 10 ./internal/session/ | benchstat -
+// Three stores run against one redis-server through the same gorilla/gin
+// Store API: easel's Redis store (go-redis), gin-contrib/sessions' stock
+// Redis store (redistore on redigo) and easel's memory store. Besides
+// ns/op, B/op and allocs/op each reports p99-µs, the 99th percentile of
+// single Get+Save latencies. Names are key=value so benchstat can put the
+// stores side by side:
+//
+//	go test -run '^$' -bench StoreGetSave -count 10 ./internal/session/ | benchstat -col /store -
 func BenchmarkStoreGetSave(b *testing.B) {
 	client := startRedisClient(b)
-	backends := []struct {
-		name    string
-		backend Backend
-	}{
-		{"memory", NewMemory()},
-		{"redis", NewRedis(client, "bench")},
+	opts := Options{
+		Keys: [][]byte{testKey(1), testKey(2)}, IdleTTL: 30 * time.Minute, Lifetime: 24 * time.Hour,
+		MaxBytes: 8 << 10, Secure: "never",
 	}
-	for _, bk := range backends {
-		st, err := NewStore(bk.backend, Options{
-			Keys: [][]byte{testKey(1), testKey(2)}, IdleTTL: 30 * time.Minute, Lifetime: 24 * time.Hour,
-			MaxBytes: 8 << 10, Secure: "never",
-		})
-		if err != nil {
-			b.Fatal(err)
+	easelRedis, err := NewStore(NewRedis(client, "bench"), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	memory, err := NewStore(NewMemory(), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The stock store's size is its pool's idle-connection cap; 10 ×
+	// GOMAXPROCS is go-redis' default pool size, which easel's client uses,
+	// so both keep the same number of connections open.
+	stock, err := stockredis.NewStore(10*runtime.GOMAXPROCS(0), "tcp", client.Options().Addr, "", "", testKey(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	stock.Options(sessions.Options{Path: "/", MaxAge: 1800, HttpOnly: true})
+	b.Cleanup(func() {
+		if rs, err := stockredis.GetRedisStore(stock); err == nil {
+			_ = rs.Close()
 		}
-		b.Run(bk.name+"/seq", func(b *testing.B) {
-			cookie := newBenchSession(b, st)
+	})
+
+	stores := []struct {
+		name  string
+		store sessions.Store
+	}{
+		{"easel", easelRedis},
+		{"stock", stock},
+		{"memory", memory},
+	}
+	for _, st := range stores {
+		b.Run("store="+st.name+"/conc=seq", func(b *testing.B) {
+			cookie := newBenchSession(b, st.store)
+			lat := make([]time.Duration, 0, 1<<16)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				if err := benchGetSave(st, cookie); err != nil {
+				start := time.Now()
+				if err := benchGetSave(st.store, cookie); err != nil {
 					b.Fatal(err)
 				}
+				lat = append(lat, time.Since(start))
 			}
+			reportP99(b, lat)
 		})
 		for _, goroutines := range []int{16, 64} {
-			b.Run(bk.name+"/par"+strconv.Itoa(goroutines), func(b *testing.B) {
+			b.Run("store="+st.name+"/conc=par"+strconv.Itoa(goroutines), func(b *testing.B) {
 				b.SetParallelism(max(1, goroutines/runtime.GOMAXPROCS(0)))
+				var (
+					mu  sync.Mutex
+					lat []time.Duration
+				)
 				b.ReportAllocs()
 				b.RunParallel(func(pb *testing.PB) {
-					cookie := newBenchSession(b, st)
+					cookie := newBenchSession(b, st.store)
+					local := make([]time.Duration, 0, 1<<12)
 					for pb.Next() {
-						if err := benchGetSave(st, cookie); err != nil {
+						start := time.Now()
+						if err := benchGetSave(st.store, cookie); err != nil {
 							b.Error(err)
 							return
 						}
+						local = append(local, time.Since(start))
 					}
+					mu.Lock()
+					lat = append(lat, local...)
+					mu.Unlock()
 				})
+				reportP99(b, lat)
 			})
 		}
 	}
+}
+
+// reportP99 reports the 99th percentile of lat in microseconds.
+func reportP99(b *testing.B, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[(len(lat)*99)/100])/1e3, "p99-µs")
 }
 
 // discardWriter is a ResponseWriter that keeps only headers.
@@ -74,12 +130,12 @@ func benchRequest(cookie *http.Cookie) *http.Request {
 	if cookie != nil {
 		r.AddCookie(cookie)
 	}
-	return r.WithContext(context.WithValue(r.Context(), infoKey{}, &requestInfo{}))
+	return r.WithContext(context.WithValue(r.Context(), infoKey{}, &requestInfo{byName: map[string]*sessionInfo{}}))
 }
 
 // newBenchSession creates a session holding a workspace ID and a CSRF token
 // and returns its cookie.
-func newBenchSession(b *testing.B, st *Store) *http.Cookie {
+func newBenchSession(b *testing.B, st sessions.Store) *http.Cookie {
 	r := benchRequest(nil)
 	sess, err := st.Get(r, testCookie)
 	if err != nil {
@@ -103,7 +159,7 @@ func newBenchSession(b *testing.B, st *Store) *http.Cookie {
 
 // benchGetSave is one request: the page takes the flashes the last action
 // left and reads the workspace and token; the next action queues two.
-func benchGetSave(st *Store, cookie *http.Cookie) error {
+func benchGetSave(st sessions.Store, cookie *http.Cookie) error {
 	r := benchRequest(cookie)
 	sess, err := st.Get(r, testCookie)
 	if err != nil {

@@ -1,0 +1,76 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/easelhq/easel/internal/cluster"
+	"github.com/easelhq/easel/internal/probe"
+)
+
+// Strategy is one end-to-end configuration of the local cluster.
+type Strategy struct {
+	Name    string
+	Store   string
+	Balance cluster.Balance
+}
+
+// Strategies are the two the issue compares: sticky memory sessions and the
+// shared store.
+var Strategies = []Strategy{
+	{"memory + ip_hash", cluster.StoreMemory, cluster.IPHash},
+	{"redis + round robin", cluster.StoreRedis, cluster.RoundRobin},
+}
+
+// E2E is one probe run against one strategy.
+type E2E struct {
+	Seconds          float64
+	Flows            int
+	Consistency      float64
+	PageViews, Edits int
+	PageP50, PageP99 float64
+	EditP50, EditP99 float64
+	Replicas         int
+	Failed           int
+}
+
+// PagesPerSec and EditsPerSec are throughputs over the run.
+func (e E2E) PagesPerSec() float64 { return float64(e.PageViews) / e.Seconds }
+
+// EditsPerSec is edits per second over the run.
+func (e E2E) EditsPerSec() float64 { return float64(e.Edits) / e.Seconds }
+
+// RunE2E starts a cluster of replicas for s and runs the web-flow probe for
+// d with users virtual users, each on its own /24 source address so that
+// ip_hash spreads them over the replicas as distinct clients.
+func RunE2E(ctx context.Context, bin, dir string, s Strategy, replicas, users, edits int, d time.Duration) (E2E, error) {
+	c, err := cluster.Start(ctx, cluster.Options{
+		Binary: bin, Dir: filepath.Join(dir, "e2e"), Replicas: replicas, Store: s.Store, Balance: s.Balance,
+	})
+	if err != nil {
+		return E2E{}, fmt.Errorf("%s: %w", s.Name, err)
+	}
+	defer c.Stop()
+	cfg := probe.DefaultConfig()
+	cfg.URL = c.URL()
+	cfg.Users, cfg.Edits, cfg.Iterations, cfg.Duration = users, edits, 0, d
+	cfg.SourceIPs = probe.SpreadIPs(users)
+	cfg.ExpectedReplicas = replicas
+	runner, err := probe.NewRunner(cfg, probe.Options{})
+	if err != nil {
+		return E2E{}, err
+	}
+	res, err := runner.Run(ctx)
+	if err != nil {
+		return E2E{}, fmt.Errorf("%s: %w", s.Name, err)
+	}
+	page, edit := res.Latency["page"], res.Latency["edit"]
+	return E2E{
+		Seconds: res.Seconds, Flows: res.Flows, Consistency: res.Consistency,
+		PageViews: page.Count, Edits: edit.Count,
+		PageP50: page.P50, PageP99: page.P99, EditP50: edit.P50, EditP99: edit.P99,
+		Replicas: len(res.Replicas), Failed: res.VisibleFailures(),
+	}, nil
+}

@@ -1,0 +1,328 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/easelhq/easel/test/bench"
+)
+
+// section is one part of BENCHMARKS.md.
+type section struct {
+	title, body string
+}
+
+// report collects the sections and the ratios of one run.
+type report struct {
+	s        settings
+	root     string
+	bin      string
+	command  string
+	started  time.Time
+	elapsed  time.Duration
+	sections []section
+	ratios   []string // "name: value (goal …: met)"
+}
+
+func (r *report) add(title string, parts ...string) {
+	r.sections = append(r.sections, section{title, strings.Join(parts, "\n")})
+}
+
+func goal(met bool) string {
+	if met {
+		return "**met**"
+	}
+	return "**not met**"
+}
+
+func fence(s string) string { return "```\n" + strings.TrimRight(s, "\n") + "\n```\n" }
+
+func cmdLine(c string) string { return "Command: `" + c + "`\n" }
+
+// benchstat runs benchstat on a raw output file; a failure is reported in
+// the text rather than failing the run.
+func (r *report) benchstat(ctx context.Context, raw string, args ...string) string {
+	out, err := bench.Tool(ctx, r.root, r.s.benchstat, append(args, raw)...)
+	if err != nil {
+		return "benchstat failed: " + err.Error()
+	}
+	return out
+}
+
+// profile returns a "where the time goes" block for an unmet goal.
+func (r *report) profile(ctx context.Context, pkg, benchName, benchtime string) string {
+	dir := filepath.Join(r.s.work, "profile-"+strings.NewReplacer("/", "_", "=", "-").Replace(benchName))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "profiling failed: " + err.Error()
+	}
+	top, cmd, err := bench.CPUProfile(ctx, r.root, dir, pkg, benchName, benchtime)
+	if err != nil {
+		return "profiling failed: " + err.Error()
+	}
+	return "Where the time goes (`" + cmd + "`):\n\n" + fence(top)
+}
+
+func (r *report) sessions(ctx context.Context) error {
+	raw := filepath.Join(r.s.work, "session.txt")
+	samples, cmd, err := bench.GoTest(ctx, r.root, raw, "-run", "^$", "-bench", "^BenchmarkStoreGetSave$",
+		"-benchmem", "-benchtime", r.s.sessionTime, "-count", fmt.Sprint(r.s.sessionCount), "./internal/session/")
+	if err != nil {
+		return err
+	}
+	names, med := bench.Medians(samples)
+	t := bench.Table{Header: []string{"store", "goroutines", "ops/s", "p99 µs", "B/op", "allocs/op"}}
+	for _, n := range names {
+		store, conc := subKey(n, "store"), subKey(n, "conc")
+		m := med[n]
+		t.Rows = append(t.Rows, []string{store, goroutines(conc), bench.Num(1e9/m["ns/op"], 0),
+			bench.Num(m["p99-µs"], 0), bench.Num(m["B/op"], 0), bench.Num(m["allocs/op"], 0)})
+	}
+	rt := bench.Table{Header: []string{"goroutines", "easel/stock ops/s", "easel/stock allocs", "easel/memory ops/s"}}
+	met := true
+	for _, conc := range []string{"seq", "par16", "par64"} {
+		e, s, m := med[sessName("easel", conc)], med[sessName("stock", conc)], med[sessName("memory", conc)]
+		if e == nil || s == nil || m == nil {
+			return fmt.Errorf("missing session benchmark results for %s", conc)
+		}
+		thr, allocs := s["ns/op"]/e["ns/op"], e["allocs/op"]/s["allocs/op"]
+		met = met && thr >= 1.3 && allocs <= 1
+		rt.Rows = append(rt.Rows, []string{goroutines(conc), bench.Ratio(thr), bench.Ratio(allocs), bench.Ratio(m["ns/op"] / e["ns/op"])})
+		r.ratios = append(r.ratios, fmt.Sprintf("session store %s: easel/stock throughput %.2f×, allocs %.2f×", conc, thr, allocs))
+	}
+	r.ratios = append(r.ratios, "session store goal (≥1.3× stock throughput, no more allocations): "+strings.Trim(goal(met), "*"))
+	parts := []string{
+		"Get+Save of a realistic session (workspace ID, CSRF token, two flashes taken and two queued) through the " +
+			"gorilla/gin-contrib `Store` API against one local redis-server: easel's Redis store (go-redis, GETEX + SET XX), " +
+			"gin-contrib/sessions v1.0.4's stock Redis store (redistore on redigo: PING on borrow, GET, SETEX, gob, cookie re-signed on every save; " +
+			"pool of 10 × GOMAXPROCS idle connections, go-redis' default pool size) and easel's memory store. " +
+			"1 is sequential; 16 and 64 are concurrent goroutines, each with its own session. " +
+			"ops/s is 1 s ÷ ns/op; p99 is the 99th percentile of single Get+Save latencies. Medians of " + fmt.Sprint(r.s.sessionCount) + " runs.\n",
+		cmdLine(cmd), t.String(),
+		fmt.Sprintf("Goal: easel ≥ 1.3× the stock store's throughput at every concurrency with no more allocations per op: %s.\n", goal(met)),
+		cmdLine(cmd), rt.String(),
+		"benchstat (`benchstat -col /store`), first column is the baseline:\n", fence(r.benchstat(ctx, raw, "-col", "/store")),
+	}
+	if !met {
+		parts = append(parts, r.profile(ctx, "./internal/session/", "StoreGetSave/store=easel/conc=par16", "2s"))
+	}
+	r.add("1. Session store: easel vs gin-contrib/sessions' stock Redis store vs memory", parts...)
+	return nil
+}
+
+// goroutines turns conc=seq|parN into a goroutine count.
+func goroutines(conc string) string {
+	if conc == "seq" {
+		return "1"
+	}
+	return strings.TrimPrefix(conc, "par")
+}
+
+func sessName(store, conc string) string {
+	return "BenchmarkStoreGetSave/store=" + store + "/conc=" + conc
+}
+
+// subKey returns the value of key=value in a benchmark name.
+func subKey(name, key string) string {
+	for _, p := range strings.Split(name, "/") {
+		if v, ok := strings.CutPrefix(p, key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func (r *report) traffic(ctx context.Context) error {
+	data, err := bench.UploadJPEG(5 << 20)
+	if err != nil {
+		return err
+	}
+	easel, err := bench.EaselTraffic(ctx, r.bin, r.s.work, r.s.replica, r.s.views, data)
+	if err != nil {
+		return err
+	}
+	inSession, err := bench.InSessionTraffic(ctx, r.s.work, r.s.views, data)
+	if err != nil {
+		return err
+	}
+	t := bench.Table{Header: []string{"variant", "upload bytes", "first views in+out bytes", "per view in bytes", "per view out bytes", "per view total bytes"}}
+	for _, row := range []struct {
+		name string
+		t    bench.Traffic
+	}{{fmt.Sprintf("easel (%d replicas, round robin)", r.s.replica), easel}, {"image bytes in the session (stock gin-contrib store)", inSession}} {
+		t.Rows = append(t.Rows, []string{row.name, fmt.Sprint(row.t.Upload), bench.Num(row.t.FirstIn+row.t.FirstOut, 0),
+			bench.Num(row.t.In, 0), bench.Num(row.t.Out, 0), bench.Num(row.t.Total(), 0)})
+	}
+	met := easel.Total() <= 2048
+	ratio := inSession.Total() / max(easel.Total(), 1)
+	r.ratios = append(r.ratios,
+		fmt.Sprintf("bytes per page view: easel %.0f B, image-in-session %.0f B (%.0f× more)", easel.Total(), inSession.Total(), ratio),
+		"bytes per page view goal (easel ≤ 2 KB): "+strings.Trim(goal(met), "*"))
+	r.add("2. Redis bytes moved per page view (5 MB upload)",
+		fmt.Sprintf("A %d-byte JPEG is uploaded once, then `GET /image` is requested with the session cookie. "+
+			"The first view of each replica renders the preview (or fetches the render another replica cached); "+
+			"those first views are shown summed and are **not** in the per-view figures. The per-view figures are medians "+
+			"over %d steady-state views after them, each measured as the growth of Redis' `INFO stats` "+
+			"`total_net_input_bytes` (in: what clients sent) and `total_net_output_bytes` (out: what Redis answered), "+
+			"minus the median cost of the two `INFO` calls themselves. The preview image itself is served by "+
+			"`/blobs/<digest>` with `Cache-Control: immutable`, so a browser fetches it once and it is not part of a page view. "+
+			"The in-session variant is the Spring Boot original's design reduced to a gin app on the stock gin-contrib Redis store; "+
+			"it only reads the session on a view (it saves only when the session changes), so its figure is a lower bound.\n", easel.Upload, easel.Views),
+		cmdLine(r.command), t.String(),
+		"Redis commands per steady-state view: easel: "+bench.CommandList(easel.Commands)+"; image in the session: "+bench.CommandList(inSession.Commands)+".\n",
+		fmt.Sprintf("Goal: easel ≤ 2 KB (2048 bytes) per page view: %s (%.0f bytes; the in-session variant moves %.0f× as much).\n", goal(met), easel.Total(), ratio),
+	)
+	return nil
+}
+
+func (r *report) e2e(ctx context.Context) error {
+	runs := make([][]bench.E2E, len(bench.Strategies))
+	for round := range r.s.rounds {
+		for i, st := range bench.Strategies {
+			res, err := bench.RunE2E(ctx, r.bin, filepath.Join(r.s.work, fmt.Sprintf("e2e-%d-%d", round, i)), st,
+				r.s.replica, r.s.users, r.s.edits, r.s.e2eDuration)
+			if err != nil {
+				return err
+			}
+			runs[i] = append(runs[i], res)
+		}
+	}
+	t := bench.Table{Header: []string{"strategy", "run", "page views/s", "edits/s", "page p50 ms", "page p99 ms", "edit p50 ms", "edit p99 ms", "flows", "consistency %", "failed requests"}}
+	med := make([]map[string]float64, len(runs))
+	for i, rs := range runs {
+		cols := map[string][]float64{}
+		for k, e := range rs {
+			t.Rows = append(t.Rows, []string{bench.Strategies[i].Name, fmt.Sprint(k + 1), bench.Num(e.PagesPerSec(), 1), bench.Num(e.EditsPerSec(), 1),
+				bench.Num(e.PageP50, 1), bench.Num(e.PageP99, 1), bench.Num(e.EditP50, 1), bench.Num(e.EditP99, 1),
+				fmt.Sprint(e.Flows), bench.Num(e.Consistency, 1), fmt.Sprint(e.Failed)})
+			for k, v := range map[string]float64{"pages": e.PagesPerSec(), "edits": e.EditsPerSec(), "pp50": e.PageP50, "pp99": e.PageP99,
+				"ep50": e.EditP50, "ep99": e.EditP99, "flows": float64(e.Flows), "cons": e.Consistency, "failed": float64(e.Failed)} {
+				cols[k] = append(cols[k], v)
+			}
+		}
+		med[i] = map[string]float64{}
+		for k, v := range cols {
+			med[i][k] = bench.Median(v)
+		}
+	}
+	mt := bench.Table{Header: []string{"strategy", "page views/s", "edits/s", "page p50 ms", "page p99 ms", "edit p50 ms", "edit p99 ms", "consistency %"}}
+	for i, m := range med {
+		mt.Rows = append(mt.Rows, []string{bench.Strategies[i].Name, bench.Num(m["pages"], 1), bench.Num(m["edits"], 1),
+			bench.Num(m["pp50"], 1), bench.Num(m["pp99"], 1), bench.Num(m["ep50"], 1), bench.Num(m["ep99"], 1), bench.Num(m["cons"], 1)})
+	}
+	pr, er := med[1]["pages"]/med[0]["pages"], med[1]["edits"]/med[0]["edits"]
+	met := pr >= 0.85 && er >= 0.85
+	rt := bench.Table{Header: []string{"ratio", "page views/s", "edits/s"}, Rows: [][]string{{"redis + round robin ÷ memory + ip_hash", bench.Ratio(pr), bench.Ratio(er)}}}
+	r.ratios = append(r.ratios,
+		fmt.Sprintf("end to end: redis+round robin ÷ memory+ip_hash: page views %.2f×, edits %.2f×", pr, er),
+		"end-to-end goal (≥ 0.85×): "+strings.Trim(goal(met), "*"))
+	parts := []string{
+		fmt.Sprintf("The local cluster: %d `easel serve` processes behind a real nginx, with a real redis-server for the Redis store. "+
+			"The probe (`internal/probe`, web flow) runs %d users for %s per run, each flow: form, upload (64×48), `GET /image`, %d edits "+
+			"through the API, verify. Every user binds its own 127.x.y.z source address in a distinct /24, so ip_hash spreads them as "+
+			"distinct clients (its best case). Runs alternate between the strategies, %d each; the summary is the median. "+
+			"Throughput counts completed steps over the run; latency is what the user waited, retries included. "+
+			"The probe, nginx, Redis and all replicas share this machine's %d cores, so these are whole-system figures.\n",
+			r.s.replica, r.s.users, r.s.e2eDuration, r.s.edits, r.s.rounds, bench.ThisMachine().Cores),
+		cmdLine(r.command), mt.String(),
+		cmdLine(r.command), rt.String(),
+		fmt.Sprintf("Goal: Redis + round robin ≥ 0.85× the throughput of memory + ip_hash (page views and edits): %s.\n", goal(met)),
+		"Every run:\n", cmdLine(r.command), t.String(),
+	}
+	if !met {
+		parts = append(parts, "What Redis + round robin adds per request is the session load and save and the workspace load "+
+			"over the network instead of from process memory. The session part of that, profiled:\n",
+			r.profile(ctx, "./internal/session/", "StoreGetSave/store=easel/conc=par16", "2s"))
+	}
+	r.add("3. End to end: memory + ip_hash vs Redis + round robin", parts...)
+	return nil
+}
+
+func (r *report) imaging(ctx context.Context) error {
+	rawP := filepath.Join(r.s.work, "imaging-preview.txt")
+	sp, cmdP, err := bench.GoTest(ctx, r.root, rawP, "-run", "^$", "-bench", "^BenchmarkOp$/^size=preview$",
+		"-benchtime", r.s.previewTime, "-count", fmt.Sprint(r.s.previewCount), "./internal/imaging/")
+	if err != nil {
+		return err
+	}
+	rawF := filepath.Join(r.s.work, "imaging-12mp.txt")
+	sf, cmdF, err := bench.GoTest(ctx, r.root, rawF, "-run", "^$", "-bench", "^BenchmarkOp$/^size=12MP$|^BenchmarkExport$",
+		"-benchtime", r.s.fullTime, "-count", fmt.Sprint(r.s.fullCount), "./internal/imaging/")
+	if err != nil {
+		return err
+	}
+	parts := []string{"Every operation on the same pixels through easel and through github.com/disintegration/imaging v1.6.2 " +
+		"(the pure-Go baseline), in the same run. The image is a deterministic photo-like 4000×3000 (12 MP) image and its 1600 px preview. " +
+		"Medians in milliseconds; ratio = imaging ÷ easel (above 1: easel is faster). imaging has no hue operation.\n"}
+	for _, g := range []struct {
+		size, cmd, raw string
+		samples        []bench.Sample
+		runs           int
+		bt             string
+	}{{"preview", cmdP, rawP, sp, r.s.previewCount, r.s.previewTime}, {"12MP", cmdF, rawF, sf, r.s.fullCount, r.s.fullTime}} {
+		names, med := bench.Medians(g.samples)
+		t := bench.Table{Header: []string{"op", "easel ms", "imaging ms", "imaging ÷ easel"}}
+		var ratios []float64
+		slowest := 0.0
+		for _, n := range names {
+			if subKey(n, "size") != g.size || subKey(n, "impl") != "easel" {
+				continue
+			}
+			op := subKey(n, "op")
+			e := med[n]["ns/op"] / 1e6
+			slowest = max(slowest, e)
+			row := []string{op, bench.Num(e, 2), bench.NA, bench.NA}
+			if d, ok := med[strings.Replace(n, "impl=easel", "impl=imaging", 1)]; ok {
+				row[2], row[3] = bench.Num(d["ns/op"]/1e6, 2), bench.Ratio(d["ns/op"]/1e6/e)
+				ratios = append(ratios, d["ns/op"]/1e6/e)
+			}
+			t.Rows = append(t.Rows, row)
+		}
+		r.ratios = append(r.ratios, fmt.Sprintf("image operations %s: median imaging÷easel %.2f× over %d ops (slowest easel op %.1f ms)",
+			g.size, bench.Median(ratios), len(ratios), slowest))
+		parts = append(parts, fmt.Sprintf("### %s (%s iterations, %d runs)\n", g.size, g.bt, g.runs), cmdLine(g.cmd), t.String())
+		if g.size == "preview" {
+			parts = append(parts, fmt.Sprintf("Issue 3's bar, every operation on the preview under 25 ms median: %s (slowest %.1f ms).\n", goal(slowest < 25), slowest))
+		}
+		if ex, ok := med["BenchmarkExport"]; ok {
+			et := bench.Table{Header: []string{"benchmark", "ms", "peak heap ÷ decoded image"}, Rows: [][]string{{"12 MP export: decode + 5 edits + JPEG encode", bench.Num(ex["ns/op"]/1e6, 0), bench.Num(ex["peak/decoded"], 2)}}}
+			parts = append(parts, cmdLine(g.cmd), et.String(),
+				fmt.Sprintf("Issue 3's bars: export under 1.5 s: %s; peak memory under 4× the decoded image: %s.\n", goal(ex["ns/op"] < 1.5e9), goal(ex["peak/decoded"] < 4)))
+		}
+		parts = append(parts, "<details><summary>benchstat (<code>benchstat -col /impl</code>)</summary>\n", fence(r.benchstat(ctx, g.raw, "-col", "/impl")), "</details>\n")
+	}
+	r.add("4. Image operations: easel vs disintegration/imaging", parts...)
+	return nil
+}
+
+func (r *report) markdown() string {
+	m := bench.ThisMachine()
+	var b strings.Builder
+	b.WriteString("<!-- Code generated by `make bench` (test/bench/run). DO NOT EDIT. -->\n# Benchmarks\n\n")
+	b.WriteString("Every figure below is generated; run `make bench` to regenerate this file.\n\n")
+	fmt.Fprintf(&b, "Command: `%s` (via `make bench`)\n\n", r.command)
+	fmt.Fprintf(&b, "- Machine: %s, %d cores (1-minute load average %s when the run started", m.CPU, m.Cores, m.Load)
+	if m.Load != "unknown" {
+		var l float64
+		fmt.Sscan(m.Load, &l)
+		if l > 0.5 {
+			b.WriteString(": the machine was shared with other work, so absolute figures are noisy; the side-by-side ratios, measured in the same run, are what to compare")
+		}
+	}
+	fmt.Fprintf(&b, ")\n- Go: %s\n- Date: %s, the run took %s\n\n", m.Go, r.started.UTC().Format("2006-01-02 15:04 MST"), r.elapsed.Round(time.Second))
+	b.WriteString("## Ratios\n\n")
+	for _, x := range r.ratios {
+		b.WriteString("- " + x + "\n")
+	}
+	for _, s := range r.sections {
+		b.WriteString("\n## " + s.title + "\n\n" + s.body)
+	}
+	return b.String()
+}
+
+func (r *report) summary() string {
+	return "ratios:\n  " + strings.Join(r.ratios, "\n  ") + "\n"
+}
