@@ -13,6 +13,9 @@ HELM               := $(BIN)/helm
 KUBEBUILDER_ASSETS ?= $(BIN)/k8s
 IMAGE              ?= easel:$(VERSION)
 
+BENCHSTAT_VERSION := v0.0.0-20260908200009-22c9c6c9d4da
+BENCHSTAT := $(BIN)/benchstat
+
 GOLANGCI_LINT_VERSION := v2.15.0
 GOLANGCI_LINT := $(BIN)/golangci-lint
 
@@ -33,6 +36,7 @@ FUZZTIME ?= 5s
 .PHONY: test
 test: tools ## Run every test: unit, Redis, cluster (nginx), chart and browser tests, then each fuzz target briefly.
 	$(GO) vet ./...
+	$(GO) vet -tags e2e ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
 	$(MAKE) --no-print-directory fuzz
 
@@ -83,5 +87,21 @@ $(GOLANGCI_LINT):
 	GOBIN=$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
 .PHONY: bench
-bench: ## Run the benchmarks.
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+bench: $(BENCHSTAT) ## Run every benchmark side by side (about 4 minutes), rewrite BENCHMARKS.md and print the ratios.
+	$(GO) run ./test/bench/run
+
+$(BENCHSTAT):
+	GOBIN=$(BIN) $(GO) install golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION)
+
+.PHONY: test-browser
+test-browser: ## The browser journey in Chromium against a local cluster (3 replicas, nginx round robin, Redis).
+	EASEL_REQUIRE_DEPS=1 $(GO) test -count=1 ./test/browser/...
+
+.PHONY: screenshots
+screenshots: ## Refresh docs/img/editor.png and comparison.png from the real pages (chromium, nginx, redis-server).
+	$(GO) run ./test/browser/screenshots --out docs/img
+
+.PHONY: e2e-kind
+e2e-kind: ## Run the kind e2e suite (needs Docker; E2E_CLUSTER, E2E_KEEP=1, E2E_INGRESS=traefik|ingress-nginx, E2E_STRATEGIES).
+	bash hack/install-tools.sh helm
+	$(GO) test -tags e2e -count=1 -timeout 60m -v -run TestKind ./test/e2e/
