@@ -58,12 +58,34 @@ func newFlagSet(cfg *Config, o *cliOptions, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// Hook extends `easel probe` from outside this package, which stays a pure
+// HTTP client: cmd/easel adds Kubernetes chaos this way.
+type Hook struct {
+	// Flags registers the hook's flags.
+	Flags func(fs *flag.FlagSet)
+	// Prepare runs after parsing; a non-nil error is a usage error. It
+	// returns the task to run alongside the probe, or nil for none.
+	Prepare func() (During, error)
+}
+
+// During runs while the probe runs; its context ends with the run. mark
+// records an event on the report's timeline. An error fails the run.
+type During func(ctx context.Context, mark func(label string)) error
+
 // Command runs `easel probe` with args (without the subcommand name) and
 // returns the process exit code.
 func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return CommandWith(ctx, args, stdout, stderr, Hook{})
+}
+
+// CommandWith is Command with a Hook.
+func CommandWith(ctx context.Context, args []string, stdout, stderr io.Writer, hook Hook) int {
 	cfg := DefaultConfig()
 	var o cliOptions
 	fs := newFlagSet(&cfg, &o, stderr)
+	if hook.Flags != nil {
+		hook.Flags(fs)
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return ExitOK
@@ -86,6 +108,14 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "easel probe: %v\n", err)
 		return ExitUsage
 	}
+	var during During
+	if hook.Prepare != nil {
+		var err error
+		if during, err = hook.Prepare(); err != nil {
+			fmt.Fprintf(stderr, "easel probe: %v\n", err)
+			return ExitUsage
+		}
+	}
 
 	level := slog.LevelInfo
 	if o.verbose {
@@ -95,13 +125,17 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !o.quiet {
 		opts.Progress = stderr
 	}
-	res, err := Run(ctx, cfg, opts)
+	res, duringErr, err := runWith(ctx, cfg, opts, during)
 	if err != nil {
 		fmt.Fprintf(stderr, "easel probe: %v\n", err)
 		return ExitFailed
 	}
 
 	code := ExitOK
+	if duringErr != nil {
+		fmt.Fprintf(stderr, "easel probe: %v\n", duringErr)
+		code = ExitFailed
+	}
 	if err := writeReports(res, o, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "easel probe: %v\n", err)
 		code = ExitFailed
@@ -148,4 +182,22 @@ func writeReports(res *Result, o cliOptions, stdout, stderr io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// runWith runs the probe with an optional task alongside it.
+func runWith(ctx context.Context, cfg Config, opts Options, during During) (*Result, error, error) {
+	r, err := NewRunner(cfg, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if during == nil {
+		res, err := r.Run(ctx)
+		return res, nil, err
+	}
+	dctx, cancel := context.WithCancel(ctx)
+	derr := make(chan error, 1)
+	go func() { derr <- during(dctx, r.Mark) }()
+	res, err := r.Run(ctx)
+	cancel()
+	return res, <-derr, err
 }

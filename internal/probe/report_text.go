@@ -26,6 +26,9 @@ func WriteText(w io.Writer, r *Result) error {
 		p("duplicate edits\t%d\t(retried edits applied twice)\n", r.DuplicateEdits)
 	}
 	p("imbalance\t%.3f\tmax share / mean share over %d replicas\n", r.Imbalance, max(r.ExpectedReplicas, len(r.Replicas)))
+	for _, e := range r.Events {
+		p("event\t%.1fs\t%s\n", e.At, e.Label)
+	}
 	p("\n")
 
 	p("replica\trequests\tshare\t\n")
