@@ -2,8 +2,6 @@ package browser
 
 import (
 	"context"
-	"flag"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -19,27 +17,7 @@ import (
 // easelBinary is built once by TestMain for every test of the package.
 var easelBinary string
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		os.Exit(m.Run()) // every test here needs a cluster and a browser
-	}
-	os.Exit(func() int {
-		dir, err := os.MkdirTemp("", "easel-browser-bin-")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "creating build dir:", err)
-			return 1
-		}
-		defer os.RemoveAll(dir)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		if easelBinary, err = cluster.BuildEasel(ctx, dir); err != nil {
-			fmt.Fprintln(os.Stderr, "building easel:", err)
-			return 1
-		}
-		return m.Run()
-	}())
-}
+func TestMain(m *testing.M) { os.Exit(testutil.MainWithEasel(m, &easelBinary)) }
 
 // env is one test's cluster, browser tab and fixture photo.
 type env struct {

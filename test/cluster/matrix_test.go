@@ -3,15 +3,11 @@ package clustertest
 import (
 	"bytes"
 	"context"
-	"flag"
-	"fmt"
-	"io/fs"
 	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -23,29 +19,7 @@ import (
 // easelBinary is built once by TestMain for every test of the package.
 var easelBinary string
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		// Every test here runs a cluster; -short skips them all, build too.
-		os.Exit(m.Run())
-	}
-	os.Exit(func() int {
-		dir, err := os.MkdirTemp("", "easel-cluster-bin-")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "creating build dir:", err)
-			return 1
-		}
-		defer os.RemoveAll(dir)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		easelBinary, err = cluster.BuildEasel(ctx, dir)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "building easel:", err)
-			return 1
-		}
-		return m.Run()
-	}())
-}
+func TestMain(m *testing.M) { os.Exit(testutil.MainWithEasel(m, &easelBinary)) }
 
 // probeShape returns the edits per flow and whether flows download, from
 // EASEL_PROBE_EDITS and EASEL_PROBE_DOWNLOAD (default 2 and true), so the
@@ -93,7 +67,7 @@ func run(t *testing.T, s Scenario) *probe.Result {
 	dir := t.TempDir()
 	t.Cleanup(func() {
 		if t.Failed() {
-			dumpLogs(t, dir)
+			testutil.DumpClusterLogs(t, dir, 40)
 		}
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -110,35 +84,6 @@ func run(t *testing.T, s Scenario) *probe.Result {
 		t.Fatalf("%v\nharness log:\n%s\nreplica logs in %s", err, logs.String(), filepath.Join(dir, "cluster"))
 	}
 	return res
-}
-
-// dumpLogs logs what went wrong inside the cluster: nginx's error log and
-// the warnings and errors of every replica.
-func dumpLogs(t *testing.T, dir string) {
-	t.Helper()
-	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".log") || strings.HasSuffix(path, "access.log") {
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil
-		}
-		var keep []string
-		for _, line := range strings.Split(string(b), "\n") {
-			if strings.HasSuffix(path, "error.log") || strings.Contains(line, `"level":"WARN"`) ||
-				strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, "panic") {
-				keep = append(keep, line)
-			}
-		}
-		if len(keep) > 40 {
-			keep = keep[len(keep)-40:]
-		}
-		if len(keep) > 0 {
-			t.Logf("%s:\n%s", strings.TrimPrefix(path, dir), strings.Join(keep, "\n"))
-		}
-		return nil
-	})
 }
 
 // checkBalanced asserts that each of n replicas got within tolerance of the

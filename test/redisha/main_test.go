@@ -2,13 +2,8 @@ package redisha
 
 import (
 	"context"
-	"flag"
-	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,27 +14,7 @@ import (
 // easelBinary is built once by TestMain for every test of the package.
 var easelBinary string
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if testing.Short() {
-		os.Exit(m.Run())
-	}
-	os.Exit(func() int {
-		dir, err := os.MkdirTemp("", "easel-redisha-bin-")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "creating build dir:", err)
-			return 1
-		}
-		defer os.RemoveAll(dir)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		if easelBinary, err = cluster.BuildEasel(ctx, dir); err != nil {
-			fmt.Fprintln(os.Stderr, "building easel:", err)
-			return 1
-		}
-		return m.Run()
-	}())
-}
+func TestMain(m *testing.M) { os.Exit(testutil.MainWithEasel(m, &easelBinary)) }
 
 // startEasel starts replicas `easel serve` processes behind nginx (round
 // robin) sharing the Redis that redisEnv points to. The harness knows
@@ -67,40 +42,11 @@ func startEasel(t *testing.T, replicas int, redisEnv []string) *cluster.Cluster 
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			dumpLogs(t, dir)
+			testutil.DumpClusterLogs(t, dir, 30)
 		}
 		if err := c.Stop(); err != nil {
 			t.Logf("stopping easel: %v", err)
 		}
 	})
 	return c
-}
-
-// dumpLogs logs the warnings and errors of every replica and nginx's error
-// log, the last 30 lines of each.
-func dumpLogs(t *testing.T, dir string) {
-	t.Helper()
-	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".log") || strings.HasSuffix(path, "access.log") {
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil
-		}
-		var keep []string
-		for _, line := range strings.Split(string(b), "\n") {
-			if strings.HasSuffix(path, "error.log") || strings.Contains(line, `"level":"WARN"`) ||
-				strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, "panic") {
-				keep = append(keep, line)
-			}
-		}
-		if len(keep) > 30 {
-			keep = keep[len(keep)-30:]
-		}
-		if len(keep) > 0 {
-			t.Logf("%s:\n%s", strings.TrimPrefix(path, dir), strings.Join(keep, "\n"))
-		}
-		return nil
-	})
 }
