@@ -27,7 +27,7 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 type chaosFlags struct {
 	deployment, chaos, kubeconfig, context string
-	every                                   time.Duration
+	every                                  time.Duration
 }
 
 func (c *chaosFlags) register(fs *flag.FlagSet) {
