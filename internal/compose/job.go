@@ -2,13 +2,11 @@ package compose
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
+	"github.com/easelhq/easel/internal/randid"
 	"github.com/easelhq/easel/internal/workspace"
 )
 
@@ -130,16 +128,7 @@ type JobStore interface {
 }
 
 // NewJobID returns a fresh, unguessable job ID.
-func NewJobID() (string, error) {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("generating job id: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
-}
+func NewJobID() (string, error) { return randid.New(16) }
 
 // ValidJobID reports whether id looks like one NewJobID makes.
-func ValidJobID(id string) bool {
-	b, err := base64.RawURLEncoding.DecodeString(id)
-	return err == nil && len(b) == 16
-}
+func ValidJobID(id string) bool { return randid.Valid(id, 16) }

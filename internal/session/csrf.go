@@ -1,11 +1,10 @@
 package session
 
 import (
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
 	"fmt"
 
+	"github.com/easelhq/easel/internal/randid"
 	"github.com/gin-contrib/sessions"
 )
 
@@ -18,11 +17,10 @@ func CSRFToken(s sessions.Session) (string, error) {
 	if t, ok := s.Get(csrfKey).(string); ok && t != "" {
 		return t, nil
 	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
+	t, err := randid.New(32)
+	if err != nil {
 		return "", fmt.Errorf("generating csrf token: %w", err)
 	}
-	t := base64.RawURLEncoding.EncodeToString(b)
 	s.Set(csrfKey, t)
 	return t, nil
 }

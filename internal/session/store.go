@@ -3,13 +3,13 @@ package session
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/easelhq/easel/internal/randid"
 	"github.com/gin-contrib/sessions"
 	"github.com/gorilla/securecookie"
 	gsessions "github.com/gorilla/sessions"
@@ -234,10 +234,4 @@ func (s *Store) httpCookie(r *http.Request, sess *gsessions.Session, value strin
 }
 
 // newID returns 32 random bytes, URL-safe base64: unguessable, server-issued.
-func newID() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("generating session id: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
-}
+func newID() (string, error) { return randid.New(32) }

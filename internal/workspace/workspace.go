@@ -6,11 +6,10 @@ package workspace
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
+
+	"github.com/easelhq/easel/internal/randid"
 )
 
 // ErrNotFound means the workspace does not exist (never created, or expired).
@@ -72,16 +71,7 @@ const (
 )
 
 // NewID returns a fresh random workspace ID.
-func NewID() (string, error) {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("generating workspace id: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
-}
+func NewID() (string, error) { return randid.New(16) }
 
 // ValidID reports whether id looks like one NewID makes.
-func ValidID(id string) bool {
-	b, err := base64.RawURLEncoding.DecodeString(id)
-	return err == nil && len(b) == 16
-}
+func ValidID(id string) bool { return randid.Valid(id, 16) }
