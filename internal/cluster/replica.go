@@ -64,7 +64,7 @@ func (r *Replica) waitReady(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: time.Second}
-	last := "no answer"
+	var last string
 	for {
 		if r.proc.exited() {
 			return fmt.Errorf("replica %s exited during start-up: %v", r.Name, r.proc.err)

@@ -103,7 +103,6 @@ const requestTimeout = 30 * time.Second
 
 // rollout is the part of a Deployment's state a rollout waits on.
 type rollout struct {
-	read                                     bool
 	generation, observed                     int64
 	want, current, updated, ready, available int32
 	deadlineExceeded                         string

@@ -41,7 +41,6 @@ type user struct {
 	retries int
 	backoff time.Duration
 	rec     *recorder
-	csrf    string // last CSRF token seen
 }
 
 // newUser builds user id with a fresh cookie jar and transport.
