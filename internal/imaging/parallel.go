@@ -17,6 +17,12 @@ const minBandRows = 16
 // before each band: a cancelled render stops within one band and returns
 // ctx's error.
 func parallel(ctx context.Context, n int, fn func(lo, hi int)) error {
+	return parallelMin(ctx, n, minBandRows, fn)
+}
+
+// parallelMin is parallel with bands of at least minBand units, for work
+// whose units are bigger than a row.
+func parallelMin(ctx context.Context, n, minBand int, fn func(lo, hi int)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -25,7 +31,7 @@ func parallel(ctx context.Context, n int, fn func(lo, hi int)) error {
 	}
 	workers := runtime.GOMAXPROCS(0)
 	band := (n + workers*4 - 1) / (workers * 4)
-	band = max(band, minBandRows)
+	band = max(band, minBand)
 	bands := (n + band - 1) / band
 	workers = min(workers, bands)
 	if workers <= 1 {
