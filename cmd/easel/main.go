@@ -63,7 +63,11 @@ func run(ctx context.Context, stopSignals func(), args []string, stdout, stderr 
 		log.Error("starting", "err", err)
 		return 1
 	}
-	defer srv.Close()
+	defer func() {
+		if err := srv.Close(); err != nil {
+			log.Warn("closing", "err", err)
+		}
+	}()
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		log.Error("listening", "addr", cfg.Addr, "err", err)

@@ -35,7 +35,7 @@ func ValidDigest(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+		if hex := c >= '0' && c <= '9' || c >= 'a' && c <= 'f'; !hex {
 			return false
 		}
 	}

@@ -50,7 +50,7 @@ func TestCachedHitsAvoidTheBackingStore(t *testing.T) {
 	c, backing, reports := newCountedCache(1 << 20)
 
 	// Stored by another replica: the first Get misses, the rest hit.
-	elsewhere, err := backing.Store.Put(ctx, []byte("from another replica"), time.Hour)
+	elsewhere, err := backing.Put(ctx, []byte("from another replica"), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestCachedMissesAreNotCached(t *testing.T) {
 		t.Fatalf("%d backing Gets, want 2: a miss must not be cached", n)
 	}
 	// Once it exists (put by another replica), it is found.
-	if _, err := backing.Store.Put(ctx, []byte("missing"), time.Hour); err != nil {
+	if _, err := backing.Put(ctx, []byte("missing"), time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if _, found, _ := c.Get(ctx, missing); !found {
@@ -105,7 +105,7 @@ func TestCachedBackingErrorsPassThrough(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c, backing, _ := newCountedCache(1 << 20)
-	d, err := backing.Store.Put(ctx, []byte("x"), time.Hour)
+	d, err := backing.Put(ctx, []byte("x"), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func fillCache(t *testing.T, budget int64, sizes map[byte]int, gets []byte) (*Ca
 	ctx := context.Background()
 	c, backing, _ := newCountedCache(budget)
 	for tag, n := range sizes {
-		if _, err := backing.Store.Put(ctx, blobOf(tag, n), time.Hour); err != nil {
+		if _, err := backing.Put(ctx, blobOf(tag, n), time.Hour); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -199,7 +199,7 @@ func (n *Nginx) start(ctx context.Context, upstreams []Upstream) error {
 	if err != nil {
 		return fmt.Errorf("creating nginx output file: %w", err)
 	}
-	defer out.Close()
+	defer func() { _ = out.Close() }() // the child holds its own descriptor
 	cmd := exec.Command(n.bin, "-p", n.Dir+"/", "-c", n.confPath(), "-e", filepath.Join(n.Dir, "error.log"))
 	cmd.Dir = n.Dir
 	cmd.Stdout, cmd.Stderr = out, out
@@ -316,7 +316,7 @@ func (n *Nginx) waitGeneration(ctx context.Context, gen int, timeout time.Durati
 		}
 		if resp, err := client.Do(req); err == nil {
 			b, _ := io.ReadAll(io.LimitReader(resp.Body, 64))
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			last = strings.TrimSpace(string(b))
 			if last == want {
 				return nil

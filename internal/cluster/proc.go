@@ -45,8 +45,11 @@ func FreePort() (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("finding a free port: %w", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	port := l.Addr().(*net.TCPAddr).Port
+	if err := l.Close(); err != nil {
+		return 0, fmt.Errorf("releasing port %d: %w", port, err)
+	}
+	return port, nil
 }
 
 // process is a started child process whose exit is observed by one goroutine,
@@ -139,7 +142,7 @@ func tailFile(path string, n int64) string {
 	if err != nil {
 		return ""
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	st, err := f.Stat()
 	if err != nil {
 		return ""

@@ -60,7 +60,7 @@ func startRedisOnce(ctx context.Context, bin, dir string) (*Redis, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating redis log: %w", err)
 	}
-	defer out.Close() // the child holds its own descriptor
+	defer func() { _ = out.Close() }() // the child holds its own descriptor
 	cmd := exec.Command(bin,
 		"--port", strconv.Itoa(port),
 		"--bind", "127.0.0.1",
@@ -113,7 +113,7 @@ func Ping(ctx context.Context, addr string) error {
 	if err != nil {
 		return fmt.Errorf("dialing redis: %w", err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	_ = conn.SetDeadline(time.Now().Add(time.Second))
 	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
 		return fmt.Errorf("writing PING: %w", err)

@@ -40,7 +40,7 @@ func startReplica(ctx context.Context, bin, dir, name, addr string, env []string
 	if err != nil {
 		return nil, fmt.Errorf("opening replica log: %w", err)
 	}
-	defer out.Close()
+	defer func() { _ = out.Close() }() // the child holds its own descriptor
 	fmt.Fprintf(out, "--- harness: starting %s on %s at %s\n", name, addr, time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(bin, "serve")
 	cmd.Dir = dir
@@ -74,7 +74,7 @@ func (r *Replica) waitReady(ctx context.Context, timeout time.Duration) error {
 			return fmt.Errorf("building readiness request: %w", err)
 		}
 		if resp, err := client.Do(req); err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}

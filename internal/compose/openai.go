@@ -179,7 +179,7 @@ func (o *OpenAI) call(ctx context.Context, body []byte, ctype string) (*image.NR
 		}
 		return nil, 0, &Failure{Message: "The AI service could not be reached; please try again later.", Err: errors.New(o.redact(err.Error()))}
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		if cctx.Err() != nil && ctx.Err() == nil {

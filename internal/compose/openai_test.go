@@ -48,7 +48,7 @@ func fakeImagesAPI(t *testing.T, answers ...func(w http.ResponseWriter, r *http.
 			t.Errorf("no image part: %v", err)
 			return
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		if ct := fh.Header.Get("Content-Type"); ct != "image/png" {
 			t.Errorf("image part Content-Type %q", ct)
 		}

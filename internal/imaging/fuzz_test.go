@@ -41,7 +41,9 @@ func FuzzDecode(f *testing.F) {
 			return
 		}
 		w, h := img.Rect.Dx(), img.Rect.Dy()
-		if !(w == info.Width && h == info.Height) && !(w == info.Height && h == info.Width) {
+		same := w == info.Width && h == info.Height
+		swapped := w == info.Height && h == info.Width
+		if !same && !swapped {
 			t.Fatalf("decoded %d×%d from %+v", w, h, info)
 		}
 	})

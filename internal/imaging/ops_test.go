@@ -212,7 +212,7 @@ func TestColourOps(t *testing.T) {
 	t.Run("sepia is warm", func(t *testing.T) {
 		t.Parallel()
 		c := mustApply(t, marked(2, 2), `{"op":"sepia"}`).NRGBAAt(1, 1)
-		if !(c.R > c.G && c.G > c.B) {
+		if warm := c.R > c.G && c.G > c.B; !warm {
 			t.Fatalf("sepia grey = %v, want R>G>B", c)
 		}
 	})

@@ -136,7 +136,7 @@ func (u *user) do(ctx context.Context, step string, build func(context.Context) 
 		if err == nil {
 			status, h = resp.StatusCode, resp.Header
 			body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if err != nil {
 				err = fmt.Errorf("reading %s response: %w", step, err)
 			}

@@ -171,7 +171,7 @@ func writeReports(res *Result, o cliOptions, stdout, stderr io.Writer) error {
 			return fmt.Errorf("creating html report: %w", err)
 		}
 		if err := WriteHTML(f, []NamedResult{{Name: res.URL, Result: res}}); err != nil {
-			f.Close()
+			_ = f.Close() // the write error is the one to report
 			return err
 		}
 		if err := f.Close(); err != nil {

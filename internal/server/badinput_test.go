@@ -144,7 +144,7 @@ func TestForgedCookies(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res.Body.Close()
+		_ = res.Body.Close()
 		if res.StatusCode != http.StatusOK || res.Header.Get("X-Session") != "miss" {
 			t.Errorf("%s cookie: %d X-Session %q, want 200 miss", name, res.StatusCode, res.Header.Get("X-Session"))
 		}

@@ -82,7 +82,7 @@ func (b *browser) do(req *http.Request) page {
 	if err != nil {
 		b.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	body, _ := io.ReadAll(res.Body)
 	return page{status: res.StatusCode, header: res.Header, body: string(body)}
 }

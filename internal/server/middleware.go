@@ -56,7 +56,7 @@ func validRequestID(id string) bool {
 		return false
 	}
 	for _, r := range id {
-		if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+		if ok := r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'; !ok {
 			return false
 		}
 	}

@@ -65,7 +65,7 @@ func (a *apiClient) call(method, path string, body any) (int, []byte) {
 	if err != nil {
 		a.t.Fatalf("%s %s: %v", method, path, err)
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	out, _ := io.ReadAll(res.Body)
 	a.validate(req, raw, res, out)
 	if res.StatusCode == http.StatusOK && strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
@@ -211,7 +211,7 @@ func TestParallelEditsAcrossReplicas(t *testing.T) {
 				errs <- err.Error()
 				return
 			}
-			res.Body.Close()
+			_ = res.Body.Close()
 			if res.StatusCode != http.StatusOK {
 				errs <- res.Status
 			}

@@ -152,7 +152,7 @@ func (b *browser) do(method, rawURL string, header http.Header) response {
 	if err != nil {
 		b.t.Fatalf("%s %s: %v", method, rawURL, err)
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }()
 	body, err := io.ReadAll(res.Body)
 	if err != nil {
 		b.t.Fatal(err)

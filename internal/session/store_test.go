@@ -390,7 +390,7 @@ func TestStoreDeletedSessionIsNotResurrected(t *testing.T) {
 				slow <- nil
 				return
 			}
-			res.Body.Close()
+			_ = res.Body.Close()
 			slow <- res
 		}()
 		select {

@@ -28,7 +28,11 @@ func MainWithEasel(m *testing.M, bin *string) int {
 		fmt.Fprintln(os.Stderr, "creating build dir:", err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
+	defer func() {
+		if err := os.RemoveAll(dir); err != nil {
+			fmt.Fprintln(os.Stderr, "removing build dir:", err)
+		}
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	if *bin, err = cluster.BuildEasel(ctx, dir); err != nil {

@@ -3,8 +3,10 @@ package testutil
 import (
 	"context"
 	"fmt"
+	"net"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -145,15 +147,21 @@ func (c *RedisCluster) KeySlot(ctx context.Context, key string) (int64, error) {
 	return withNode(c.Addrs[0], login{}, func(n *redis.Client) (int64, error) { return n.ClusterKeySlot(ctx, key).Result() })
 }
 
-// SlotOwner returns the address of the primary serving slot.
+// SlotOwner returns the address of the primary serving slot (CLUSTER
+// SHARDS: the shard whose slot ranges hold slot, and its online master).
 func (c *RedisCluster) SlotOwner(ctx context.Context, slot int64) (string, error) {
-	slots, err := withNode(c.Addrs[0], login{}, func(n *redis.Client) ([]redis.ClusterSlot, error) { return n.ClusterSlots(ctx).Result() })
+	shards, err := withNode(c.Addrs[0], login{}, func(n *redis.Client) ([]redis.ClusterShard, error) { return n.ClusterShards(ctx).Result() })
 	if err != nil {
 		return "", err
 	}
-	for _, s := range slots {
-		if int64(s.Start) <= slot && slot <= int64(s.End) && len(s.Nodes) > 0 {
-			return s.Nodes[0].Addr, nil
+	for _, s := range shards {
+		if !slices.ContainsFunc(s.Slots, func(r redis.SlotRange) bool { return r.Start <= slot && slot <= r.End }) {
+			continue
+		}
+		for _, n := range s.Nodes {
+			if n.Role == "master" && n.Health == "online" {
+				return net.JoinHostPort(n.Endpoint, strconv.FormatInt(n.Port, 10)), nil
+			}
 		}
 	}
 	return "", fmt.Errorf("no node serves slot %d", slot)

@@ -103,7 +103,7 @@ func startHAOnce(ctx context.Context, bin, dir string, args func(port int, dir s
 	if err != nil {
 		return nil, fmt.Errorf("opening log: %w", err)
 	}
-	defer out.Close() // the child keeps its own descriptor
+	defer func() { _ = out.Close() }() // the child keeps its own descriptor
 	cmd := exec.Command(bin, argv...)
 	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, out, out
 	// Its own process group, and killed with the test binary.
@@ -187,7 +187,7 @@ func answers(ctx context.Context, addr string) error {
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	_ = conn.SetDeadline(time.Now().Add(time.Second))
 	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
 		return err
@@ -214,14 +214,14 @@ func (l login) options(addr string) *redis.Options {
 // withSentinel runs f with a short-lived client to the sentinel at addr.
 func withSentinel[T any](addr string, l login, f func(*redis.SentinelClient) (T, error)) (T, error) {
 	c := redis.NewSentinelClient(l.options(addr))
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	return f(c)
 }
 
 // withNode runs f with a short-lived plain client to the node at addr.
 func withNode[T any](addr string, l login, f func(*redis.Client) (T, error)) (T, error) {
 	c := redis.NewClient(l.options(addr))
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	v, err := f(c)
 	if err != nil {
 		return v, fmt.Errorf("node %s: %w", addr, err)

@@ -81,7 +81,7 @@ func TestStartNginx(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Served-By") != "backend" || string(body) != "127.0.0.1" {
 		t.Fatalf("through nginx: %s, X-Served-By %q, X-Forwarded-For %q", resp.Status, resp.Header.Get("X-Served-By"), body)

@@ -45,7 +45,7 @@ func Read(r *http.Request, field string, max int64) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening upload: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading upload: %w", err)

@@ -52,7 +52,7 @@ func RunE2E(ctx context.Context, bin, dir string, s Strategy, replicas, users, e
 	if err != nil {
 		return E2E{}, fmt.Errorf("%s: %w", s.Name, err)
 	}
-	defer c.Stop()
+	defer func() { _ = c.Stop() }() // teardown: the figures are taken by then
 	cfg := probe.DefaultConfig()
 	cfg.URL = c.URL()
 	cfg.Users, cfg.Edits, cfg.Iterations, cfg.Duration = users, edits, 0, d

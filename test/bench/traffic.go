@@ -84,9 +84,9 @@ func EaselTraffic(ctx context.Context, bin, dir string, replicas, views int, dat
 	if err != nil {
 		return Traffic{}, err
 	}
-	defer c.Stop()
+	defer func() { _ = c.Stop() }() // teardown: the figures are taken by then
 	rdb := redis.NewClient(&redis.Options{Addr: c.Redis().Addr})
-	defer rdb.Close()
+	defer func() { _ = rdb.Close() }()
 	hc, err := jarClient()
 	if err != nil {
 		return Traffic{}, err
@@ -253,7 +253,7 @@ func getJSON(ctx context.Context, hc *http.Client, url string, v any) error {
 	if err != nil {
 		return fmt.Errorf("GET %s: %w", url, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
@@ -269,7 +269,7 @@ func getPage(ctx context.Context, hc *http.Client, url string) error {
 	if err != nil {
 		return fmt.Errorf("GET %s: %w", url, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
 		return fmt.Errorf("GET %s: %w", url, err)
 	}
@@ -302,7 +302,7 @@ func postImage(ctx context.Context, hc *http.Client, url, csrf string, data []by
 	if err != nil {
 		return fmt.Errorf("POST %s: %w", url, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
 	if resp.StatusCode >= 300 && resp.StatusCode != http.StatusSeeOther {
 		return fmt.Errorf("POST %s: %s: %s", url, resp.Status, msg)

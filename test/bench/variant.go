@@ -55,7 +55,7 @@ func inSessionServer(redisAddr string) (*httptest.Server, error) {
 			c.AbortWithError(http.StatusBadRequest, err)
 			return
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		data, err := io.ReadAll(f)
 		if err != nil {
 			c.AbortWithError(http.StatusBadRequest, err)
@@ -87,14 +87,14 @@ func InSessionTraffic(ctx context.Context, dir string, views int, data []byte) (
 	if err != nil {
 		return Traffic{}, err
 	}
-	defer rsrv.Stop()
+	defer func() { _ = rsrv.Stop() }() // teardown: the figures are taken by then
 	srv, err := inSessionServer(rsrv.Addr)
 	if err != nil {
 		return Traffic{}, err
 	}
 	defer srv.Close()
 	rdb := redis.NewClient(&redis.Options{Addr: rsrv.Addr})
-	defer rdb.Close()
+	defer func() { _ = rdb.Close() }()
 	hc, err := jarClient()
 	if err != nil {
 		return Traffic{}, err

@@ -121,7 +121,11 @@ func Run(ctx context.Context, bin, dir string, s Scenario, logger *slog.Logger) 
 	if err != nil {
 		return nil, fmt.Errorf("scenario %q: %w", s.Name, err)
 	}
-	defer c.Stop()
+	defer func() {
+		if err := c.Stop(); err != nil {
+			logger.Warn("stopping the cluster", "scenario", s.Name, "err", err)
+		}
+	}()
 
 	cfg := probe.DefaultConfig()
 	cfg.URL = c.URL()

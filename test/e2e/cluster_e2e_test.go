@@ -150,7 +150,7 @@ func (e *env) loadImage(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = nodeutils.LoadImageArchive(n, f)
-		f.Close()
+		_ = f.Close() // read-only; the load error is the one that matters
 		if err != nil {
 			t.Fatalf("loading %s into node %s: %v", e.cfg.Image, n.String(), err)
 		}
@@ -243,7 +243,7 @@ func waitServed(ctx context.Context, t *testing.T, url string, replicas int, tim
 		}
 		resp, err := hc.Do(req)
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if by := resp.Header.Get("X-Served-By"); resp.StatusCode == http.StatusOK && by != "" {
 				seen[by] = true
 				if len(seen) >= replicas {

@@ -192,7 +192,7 @@ func watchReady(ctx context.Context, replicas []cluster.ReplicaInfo, switched <-
 			if err != nil {
 				continue
 			}
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			switch {
 			case resp.StatusCode == http.StatusOK:
 				ok++

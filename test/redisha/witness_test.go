@@ -175,7 +175,7 @@ func (w *witness) do(ctx context.Context, method, path, ctype string, body io.Re
 	if err != nil {
 		return nil, fmt.Errorf("witness %d: %s %s: %w", w.id, method, path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return resp.Header, fmt.Errorf("witness %d: reading %s %s: %w", w.id, method, path, err)

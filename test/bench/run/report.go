@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -306,9 +307,7 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "Command: `%s` (via `make bench`)\n\n", r.command)
 	fmt.Fprintf(&b, "- Machine: %s, %d cores (1-minute load average %s when the run started", m.CPU, m.Cores, m.Load)
 	if m.Load != "unknown" {
-		var l float64
-		fmt.Sscan(m.Load, &l)
-		if l > 0.5 {
+		if l, err := strconv.ParseFloat(m.Load, 64); err == nil && l > 0.5 {
 			b.WriteString(": the machine was shared with other work, so absolute figures are noisy; the side-by-side ratios, measured in the same run, are what to compare")
 		}
 	}

@@ -65,7 +65,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("creating a work dir: %w", err)
 	}
-	defer os.RemoveAll(dir)
+	defer func() {
+		if err := os.RemoveAll(dir); err != nil {
+			fmt.Fprintln(stderr, "screenshots: removing the work dir:", err)
+		}
+	}()
 	fmt.Fprintln(stderr, "screenshots: building easel …")
 	bin, err := cluster.BuildEasel(ctx, dir)
 	if err != nil {
@@ -101,7 +105,11 @@ func editor(ctx, bctx context.Context, bin, dir, out string, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	defer c.Stop()
+	defer func() {
+		if err := c.Stop(); err != nil {
+			fmt.Fprintln(stderr, "screenshots: stopping the cluster:", err)
+		}
+	}()
 	photo, err := browser.Photo(1200, 800)
 	if err != nil {
 		return err
@@ -154,7 +162,7 @@ func writeReport(ctx context.Context, bin, dir, path string, o options, stderr i
 		return fmt.Errorf("creating the report: %w", err)
 	}
 	if err := probe.WriteHTML(f, clustertest.NamedResults(outcomes)); err != nil {
-		f.Close()
+		_ = f.Close() // the write error is the one to report
 		return err
 	}
 	return f.Close()

@@ -52,7 +52,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "demo:", err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
+	defer func() {
+		if err := os.RemoveAll(dir); err != nil {
+			fmt.Fprintln(stderr, "demo: removing the work dir:", err)
+		}
+	}()
 	fmt.Fprintln(stderr, "demo: building easel …")
 	bin, err := cluster.BuildEasel(ctx, dir)
 	if err != nil {
@@ -109,7 +113,7 @@ func writeFile(path string, write func(io.Writer) error) error {
 		return fmt.Errorf("creating %s: %w", path, err)
 	}
 	if err := write(f); err != nil {
-		f.Close()
+		_ = f.Close() // the write error is the one to report
 		return err
 	}
 	if err := f.Close(); err != nil {
