@@ -219,3 +219,46 @@ func TestReplayErrors(t *testing.T) {
 		t.Fatalf("empty replay = %v, %v", out, err)
 	}
 }
+
+// TestKeepsSize checks the promise the workspace relies on to append such
+// ops without reading the image first: for an op that keeps the size,
+// Validate gives the same answer whatever the image's size, and Bounds
+// keeps (or, for quarter turns, swaps) it.
+func TestKeepsSize(t *testing.T) {
+	t.Parallel()
+	ops := []string{
+		`{"op":"flip","direction":"horizontal"}`, `{"op":"flip","direction":"sideways"}`,
+		`{"op":"rotate","angle":90}`, `{"op":"rotate","angle":-270}`, `{"op":"rotate","angle":720}`, `{"op":"rotate","angle":15}`,
+		`{"op":"brightness","amount":0.2}`, `{"op":"contrast","amount":2}`, `{"op":"saturation","amount":-1}`,
+		`{"op":"hue","degrees":30}`, `{"op":"gamma","value":0.01}`, `{"op":"grayscale"}`, `{"op":"sepia"}`, `{"op":"invert"}`,
+		`{"op":"blur","sigma":2}`, `{"op":"blur","sigma":0}`, `{"op":"sharpen","amount":1,"radius":1.5}`, `{"op":"sharpen","amount":9,"radius":1}`,
+		`{"op":"crop","x":0,"y":0,"width":2,"height":2}`, `{"op":"resize","width":10}`,
+	}
+	sizes := [][2]int{{1, 1}, {3, 2}, {640, 480}, {MaxEdge, 2}, {7000, 7000}}
+	kept := 0
+	for _, js := range ops {
+		var op Op
+		if err := json.Unmarshal([]byte(js), &op); err != nil {
+			t.Fatal(err)
+		}
+		if !op.KeepsSize() {
+			continue
+		}
+		kept++
+		want := op.Validate(1, 1) == nil
+		for _, sz := range sizes {
+			if got := op.Validate(sz[0], sz[1]) == nil; got != want {
+				t.Errorf("%s: valid on 1×1 = %v, on %d×%d = %v", js, want, sz[0], sz[1], got)
+			}
+			if !want {
+				continue
+			}
+			if w, h := op.Bounds(sz[0], sz[1]); [2]int{w, h} != sz && [2]int{h, w} != sz {
+				t.Errorf("%s on %d×%d gives %d×%d", js, sz[0], sz[1], w, h)
+			}
+		}
+	}
+	if kept != len(ops)-3 { // rotate 15, crop and resize depend on the size
+		t.Errorf("%d ops keep the size, want %d", kept, len(ops)-3)
+	}
+}

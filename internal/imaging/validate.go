@@ -180,6 +180,24 @@ func (o Op) Bounds(w, h int) (int, int) {
 	return w, h
 }
 
+// KeepsSize reports whether the op's result has the size of the image it
+// is applied to, or for quarter turns the same sides swapped. Whether such
+// an op is valid does not depend on that image: Validate gives the same
+// answer for any size that a valid image can have.
+func (o Op) KeepsSize() bool {
+	switch o.Op {
+	case OpCrop, OpResize, OpComposite:
+		return false
+	case OpRotate:
+		if !finite(o.Angle) {
+			return true // invalid whatever the size
+		}
+		_, ok := rightAngle(o.Angle)
+		return ok
+	}
+	return true
+}
+
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 func isDigest(s string) bool {

@@ -241,6 +241,25 @@ func testStoreConformance(t *testing.T, newFixture func(t *testing.T) fixture) {
 			}
 			check(t, mustGet(t, f.store, nil), imgA, []string{"a", "b"}, 2)
 		}},
+		{"a full edit list refuses appends until an undo or reset", func(t *testing.T, f fixture) {
+			mustOriginal(t, f.store, imgA)
+			names := make([]string, MaxEdits)
+			for i := range names {
+				names[i] = fmt.Sprint(i)
+			}
+			mustAppend(t, f.store, names...)
+			if _, err := f.store.Append(ctx, id, edits("over")[0], -1); !errors.Is(err, ErrTooManyEdits) {
+				t.Fatalf("Append to a full list = %v, want ErrTooManyEdits", err)
+			}
+			if w := mustGet(t, f.store, nil); len(w.Edits) != MaxEdits || w.Cursor != MaxEdits {
+				t.Fatalf("after the refused append: %d edits, cursor %d; want %d, %d", len(w.Edits), w.Cursor, MaxEdits, MaxEdits)
+			}
+			mustMove(t, f.store, Undo)
+			w := mustAppend(t, f.store, "replaces the last")
+			if len(w.Edits) != MaxEdits || string(w.Edits[MaxEdits-1]) != string(edits("replaces the last")[0]) {
+				t.Fatalf("after undo, the append did not replace the last edit: %d edits", len(w.Edits))
+			}
+		}},
 		{"every change increases the version", func(t *testing.T, f fixture) {
 			var versions []int64
 			record := func(w *Workspace) { versions = append(versions, w.Version) }

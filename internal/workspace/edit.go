@@ -9,15 +9,8 @@ import (
 	"github.com/easelhq/easel/internal/imaging"
 )
 
-// MaxEdits bounds a workspace's edit list, so that replaying it stays fast
-// and its Redis list stays small.
-const MaxEdits = 200
-
 // maxAttempts bounds the optimistic retries of a size-dependent edit.
 const maxAttempts = 20
-
-// ErrTooManyEdits means the edit list is full.
-var ErrTooManyEdits = fmt.Errorf("the edit list is full (%d edits): reset or download and start again", MaxEdits)
 
 // State is a workspace with its edit list parsed, and the size of the image
 // after the applied edits.
@@ -52,16 +45,30 @@ func (s *State) Applied() []imaging.Op { return s.Ops[:s.Cursor] }
 
 // Edit validates op against the workspace's current size and appends it.
 //
-// An op whose meaning does not depend on the size (rotate, colour, filters)
-// is appended unconditionally: however many replicas append at once, every
-// edit lands exactly once. An op with pixel coordinates (crop, resize,
-// composite) is appended only if the workspace is still at the version it
-// was checked against; otherwise it is checked again and retried, so that a
-// crop is never applied to an image it was not validated for.
+// An op that keeps the image's size (colour, filters, flips, quarter
+// turns) is valid on any image if it is valid at all, so it is checked on
+// its own and appended in one round trip, without reading the workspace
+// first. An op with pixel coordinates (crop, resize, composite), or one
+// whose result size depends on the image (rotation by any other angle), is
+// checked against the current size, and appended only if the workspace is
+// still at the version it was checked against; otherwise it is checked
+// again and retried, so that a crop is never applied to an image it was not
+// validated for. Either way, however many replicas append at once, every
+// edit lands exactly once.
 func (s *Service) Edit(ctx context.Context, id string, op imaging.Op) (*State, error) {
 	raw, err := json.Marshal(op)
 	if err != nil {
 		return nil, fmt.Errorf("encoding edit: %w", err)
+	}
+	if op.KeepsSize() {
+		if err := op.Validate(1, 1); err != nil {
+			return nil, err
+		}
+		w, err := s.Workspaces.Append(ctx, id, raw, -1)
+		if err != nil {
+			return nil, err
+		}
+		return StateOf(w)
 	}
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		w, found, err := s.Get(ctx, id)
@@ -75,17 +82,10 @@ func (s *Service) Edit(ctx context.Context, id string, op imaging.Op) (*State, e
 		if err != nil {
 			return nil, err
 		}
-		if st.Cursor >= MaxEdits {
-			return nil, ErrTooManyEdits
-		}
 		if err := op.Validate(st.Width, st.Height); err != nil {
 			return nil, err
 		}
-		version := int64(-1)
-		if sizeDependent(op) {
-			version = w.Version
-		}
-		w, err = s.Workspaces.Append(ctx, id, raw, version)
+		w, err = s.Workspaces.Append(ctx, id, raw, w.Version)
 		if errors.Is(err, ErrConflict) {
 			continue
 		}
@@ -104,12 +104,4 @@ func (s *Service) Move(ctx context.Context, id string, m Movement) (*State, erro
 		return nil, err
 	}
 	return StateOf(w)
-}
-
-func sizeDependent(op imaging.Op) bool {
-	switch op.Op {
-	case imaging.OpCrop, imaging.OpResize, imaging.OpComposite:
-		return true
-	}
-	return false
 }

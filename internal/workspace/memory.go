@@ -59,6 +59,9 @@ func (m *Memory) Append(_ context.Context, id string, edit json.RawMessage, ifVe
 	if ifVersion >= 0 && ifVersion != w.Version {
 		return nil, ErrConflict
 	}
+	if w.Cursor >= MaxEdits {
+		return nil, ErrTooManyEdits
+	}
 	w.Edits = append(slices.Clip(w.Edits[:w.Cursor]), slices.Clone(edit))
 	w.Cursor = len(w.Edits)
 	return m.store(w), nil

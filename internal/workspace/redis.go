@@ -32,36 +32,47 @@ func (r *Redis) keys(id string) []string {
 	return []string{base, base + ":edits"}
 }
 
-// result turns a script's reply into a workspace: {"ok", img, cur, ver, edit...}.
-const result = `
-local function result()
+// read is a script's reply for a workspace: {"ok", img, cur, ver, edit...}.
+// result is read after a change, which also restarts the expiry.
+const read = `
+local function read()
   local out = {'ok', redis.call('HGET', KEYS[1], 'img'), redis.call('HGET', KEYS[1], 'cur'), redis.call('HGET', KEYS[1], 'ver')}
   for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do out[#out+1] = e end
+  return out
+end
+local function result()
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
   redis.call('PEXPIRE', KEYS[2], ARGV[1])
-  return out
+  return read()
 end
 `
 
 var (
-	setOriginalScript = redis.NewScript(result + `
+	// getScript reads a workspace in one command: cheaper for client and
+	// server than MULTI, HMGET, LRANGE, EXEC, and as atomic.
+	getScript = redis.NewScript(read + `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'notfound'} end
+return read()`)
+
+	setOriginalScript = redis.NewScript(read + `
 redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[1], 'img', ARGV[2], 'cur', 0)
 redis.call('HINCRBY', KEYS[1], 'ver', 1)
 return result()`)
 
-	appendScript = redis.NewScript(result + `
+	appendScript = redis.NewScript(read + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'notfound'} end
 local want = tonumber(ARGV[3])
 if want >= 0 and want ~= tonumber(redis.call('HGET', KEYS[1], 'ver')) then return {'conflict'} end
 local cur = tonumber(redis.call('HGET', KEYS[1], 'cur'))
+if cur >= tonumber(ARGV[4]) then return {'full'} end
 if cur == 0 then redis.call('DEL', KEYS[2]) else redis.call('LTRIM', KEYS[2], 0, cur - 1) end
 redis.call('RPUSH', KEYS[2], ARGV[2])
 redis.call('HSET', KEYS[1], 'cur', cur + 1)
 redis.call('HINCRBY', KEYS[1], 'ver', 1)
 return result()`)
 
-	moveScript = redis.NewScript(result + `
+	moveScript = redis.NewScript(read + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'notfound'} end
 local cur = tonumber(redis.call('HGET', KEYS[1], 'cur'))
 local n = redis.call('LLEN', KEYS[2])
@@ -75,26 +86,14 @@ return result()`)
 
 // Get implements Store.
 func (r *Redis) Get(ctx context.Context, id string) (*Workspace, bool, error) {
-	k := r.keys(id)
-	var meta *redis.SliceCmd
-	var edits *redis.StringSliceCmd
-	_, err := r.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		meta = p.HMGet(ctx, k[0], "img", "cur", "ver")
-		edits = p.LRange(ctx, k[1], 0, -1)
-		return nil
-	})
+	reply, err := getScript.Run(ctx, r.client, r.keys(id)).Slice()
 	if err != nil {
 		return nil, false, store.Unavailable("loading workspace", err)
 	}
-	v := meta.Val()
-	if v[0] == nil {
+	w, err := decode(id, reply)
+	if errors.Is(err, ErrNotFound) {
 		return nil, false, nil
 	}
-	reply := []any{"ok", v[0], v[1], v[2]}
-	for _, e := range edits.Val() {
-		reply = append(reply, e)
-	}
-	w, err := decode(id, reply)
 	return w, err == nil, err
 }
 
@@ -109,7 +108,7 @@ func (r *Redis) SetOriginal(ctx context.Context, id string, img Image) (*Workspa
 
 // Append implements Store.
 func (r *Redis) Append(ctx context.Context, id string, edit json.RawMessage, ifVersion int64) (*Workspace, error) {
-	return r.run(ctx, appendScript, id, string(edit), ifVersion)
+	return r.run(ctx, appendScript, id, string(edit), ifVersion, MaxEdits)
 }
 
 // Move implements Store.
@@ -135,6 +134,8 @@ func decode(id string, reply []any) (*Workspace, error) {
 		return nil, ErrNotFound
 	case "conflict":
 		return nil, ErrConflict
+	case "full":
+		return nil, ErrTooManyEdits
 	}
 	if len(reply) < 4 {
 		return nil, fmt.Errorf("decoding workspace: short reply (%d fields)", len(reply))

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/easelhq/easel/internal/randid"
 )
@@ -18,6 +19,13 @@ var ErrNotFound = errors.New("workspace not found")
 // ErrConflict means the workspace changed since the version a conditional
 // change was based on; re-read, re-check and retry.
 var ErrConflict = errors.New("workspace changed concurrently")
+
+// MaxEdits bounds a workspace's edit list, so that replaying it stays fast
+// and its Redis list stays small.
+const MaxEdits = 200
+
+// ErrTooManyEdits means the edit list is full.
+var ErrTooManyEdits = fmt.Errorf("the edit list is full (%d edits): reset or download and start again", MaxEdits)
 
 // ErrNoImage means the workspace has no original image yet.
 var ErrNoImage = errors.New("workspace has no image")
