@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +37,7 @@ const maxBody = 32 << 20
 type user struct {
 	id      int
 	base    *url.URL
+	host    string // Host header override; "" keeps base's
 	client  *http.Client
 	jar     http.CookieJar
 	retries int
@@ -60,9 +62,13 @@ func newUser(id int, cfg Config, base *url.URL, rec *recorder) (*user, error) {
 		TLSHandshakeTimeout: 5 * time.Second,
 		ForceAttemptHTTP2:   true,
 	}
+	if cfg.Host != "" {
+		tr.TLSClientConfig = &tls.Config{ServerName: hostname(cfg.Host)}
+	}
 	return &user{
 		id:   id,
 		base: base,
+		host: cfg.Host,
 		client: &http.Client{
 			Jar:     jar,
 			Timeout: cfg.Timeout,
@@ -127,6 +133,9 @@ func (u *user) do(ctx context.Context, step string, build func(context.Context) 
 			res.err = fmt.Errorf("building %s request: %w", step, err)
 			res.latency = time.Since(start)
 			return res
+		}
+		if u.host != "" {
+			req.Host = u.host
 		}
 		t0 := time.Now()
 		resp, err := u.client.Do(req)
@@ -208,6 +217,14 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// hostname is host without its port.
+func hostname(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return host
 }
 
 // get is do for a GET of path (resolved against the base URL).

@@ -37,6 +37,7 @@ func newFlagSet(cfg *Config, o *cliOptions, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("easel probe", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.URL, "url", cfg.URL, "base `URL` of the service or the balancer in front of it")
+	fs.StringVar(&cfg.Host, "host", cfg.Host, "send this `host[:port]` as the Host header (and TLS server name) instead of --url's, e.g. to reach an Ingress rule for easel.example.com through the controller's IP")
 	fs.IntVar(&cfg.Users, "users", cfg.Users, "concurrent virtual users, each with its own cookie jar")
 	fs.IntVar(&cfg.Iterations, "iterations", cfg.Iterations, "flows per user (ignored with --duration)")
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "run flows until this much time has passed, instead of --iterations")

@@ -26,6 +26,10 @@ const (
 type Config struct {
 	// URL is the base URL of the service or of the balancer in front of it.
 	URL string
+	// Host, when set, is sent as the Host header (and TLS server name)
+	// instead of URL's host: for an Ingress rule with a host name, reached
+	// through an address that DNS does not know it by.
+	Host string
 	// Users is the number of concurrent virtual users.
 	Users int
 	// Iterations is how many flows each user runs; ignored when Duration is
@@ -90,6 +94,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("url: %w", err)
 	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
 		return fmt.Errorf("url %q: want http(s)://host[:port]", c.URL)
+	case c.Host != "" && !validHost(c.Host):
+		return fmt.Errorf("host %q: want a host name, optionally with :port (no scheme or path)", c.Host)
 	case c.Users < 1:
 		return errors.New("users must be at least 1")
 	case c.Duration <= 0 && c.Iterations < 1:
@@ -108,6 +114,12 @@ func (c Config) Validate() error {
 		return errors.New("image size must be between 8 and 4096 pixels per side")
 	}
 	return nil
+}
+
+// validHost reports whether h is a bare host[:port].
+func validHost(h string) bool {
+	u, err := url.Parse("http://" + h)
+	return err == nil && u.Host == h && u.Hostname() != "" && u.User == nil
 }
 
 // maxSourceIPs bounds a --source-ips expansion; a user needs at most one.

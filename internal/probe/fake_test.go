@@ -34,6 +34,8 @@ type fakeCluster struct {
 	// proxyErrors makes the "balancer" answer this many POSTs with 502 and
 	// no X-Served-By before passing requests on.
 	proxyErrors atomic.Int64
+	// host, when set, is the only Host the "ingress" routes; others get 404.
+	host string
 
 	next     atomic.Int64
 	mu       sync.Mutex
@@ -57,6 +59,10 @@ var fakePage = template.Must(template.New("p").Parse(`<!doctype html><html><head
 <footer id="replica" data-served-by="{{.Name}}" data-session="{{.State}}">served by {{.Name}}</footer></body></html>`))
 
 func (fc *fakeCluster) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if fc.host != "" && r.Host != fc.host {
+		http.Error(w, "default backend - 404", http.StatusNotFound)
+		return
+	}
 	if r.Method == http.MethodPost && fc.proxyErrors.Add(-1) >= 0 {
 		http.Error(w, "bad gateway", http.StatusBadGateway)
 		return

@@ -198,6 +198,36 @@ func TestSourceIPsAreUsed(t *testing.T) {
 	}
 }
 
+// TestHostHeader reaches a host-routed "ingress" by address: without
+// --host every flow fails on its 404, with it every flow passes.
+func TestHostHeader(t *testing.T) {
+	t.Parallel()
+	fc, srv := newFakeCluster(t, 2, true)
+	fc.host = "easel.example.com"
+	cfg := DefaultConfig()
+	cfg.URL, cfg.Users, cfg.Iterations, cfg.Edits = srv.URL, 2, 1, 1
+	res, err := Run(context.Background(), cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Consistency != 0 {
+		t.Fatalf("without --host: consistency %v, want 0 (every request is the ingress's 404)", res.Consistency)
+	}
+	cfg.Host = fc.host
+	if res, err = Run(context.Background(), cfg, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if res.Consistency != 100 {
+		t.Fatalf("with --host: consistency %v: %v", res.Consistency, res.Examples)
+	}
+	for _, bad := range []string{"http://easel.example.com", "easel.example.com/path", ":80", "a b"} {
+		cfg.Host = bad
+		if err := cfg.Validate(); err == nil {
+			t.Errorf("host %q accepted", bad)
+		}
+	}
+}
+
 func TestPageParsing(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
