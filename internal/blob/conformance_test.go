@@ -13,24 +13,6 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// fakeClock is a clock that only moves when told to.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // fixture is one fresh, isolated Store for one conformance subtest.
 type fixture struct {
 	store Store
@@ -177,7 +159,7 @@ func testStoreConformance(t *testing.T, newFixture func(t *testing.T) fixture) {
 }
 
 func newMemoryFixture(t *testing.T) fixture {
-	clock := &fakeClock{now: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)}
+	clock := testutil.NewClock()
 	m := NewMemory()
 	m.now = clock.Now
 	return fixture{store: m, short: time.Minute, wait: clock.Advance}

@@ -145,7 +145,7 @@ type Nginx struct {
 	Dir     string
 	bin     string
 	balance Balance
-	proc    *process
+	proc    *Process
 
 	mu  sync.Mutex
 	gen int
@@ -203,14 +203,14 @@ func (n *Nginx) start(ctx context.Context, upstreams []Upstream) error {
 	cmd := exec.Command(n.bin, "-p", n.Dir+"/", "-c", n.confPath(), "-e", filepath.Join(n.Dir, "error.log"))
 	cmd.Dir = n.Dir
 	cmd.Stdout, cmd.Stderr = out, out
-	p, err := startProcess(cmd)
+	p, err := StartProcess(cmd)
 	if err != nil {
 		return err
 	}
 	n.proc = p
 	if err := n.waitGeneration(ctx, 1, 10*time.Second); err != nil {
-		p.kill()
-		return fmt.Errorf("%w; error.log: %s", err, strings.TrimSpace(tailFile(filepath.Join(n.Dir, "error.log"), 1500)))
+		p.Kill()
+		return fmt.Errorf("%w; error.log: %s", err, strings.TrimSpace(TailFile(filepath.Join(n.Dir, "error.log"), 1500)))
 	}
 	return nil
 }
@@ -253,11 +253,11 @@ func (n *Nginx) Reload(ctx context.Context, upstreams []Upstream) error {
 	if err := n.writeConfig(upstreams); err != nil {
 		return err
 	}
-	if err := n.proc.signal(syscall.SIGHUP); err != nil {
+	if err := n.proc.Signal(syscall.SIGHUP); err != nil {
 		return fmt.Errorf("reloading nginx: %w", err)
 	}
 	if err := n.waitGeneration(ctx, n.gen, 10*time.Second); err != nil {
-		return fmt.Errorf("reloading nginx: %w; error.log: %s", err, strings.TrimSpace(tailFile(filepath.Join(n.Dir, "error.log"), 1500)))
+		return fmt.Errorf("reloading nginx: %w; error.log: %s", err, strings.TrimSpace(TailFile(filepath.Join(n.Dir, "error.log"), 1500)))
 	}
 	// One new worker answering is not enough: until the master has told
 	// the old workers to quit, they still accept connections on the old
@@ -307,7 +307,7 @@ func (n *Nginx) waitGeneration(ctx context.Context, gen int, timeout time.Durati
 	want := strconv.Itoa(gen)
 	var last string
 	for {
-		if n.proc.exited() {
+		if n.proc.Exited() {
 			return fmt.Errorf("nginx exited: %v", n.proc.err)
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, n.URL()+"/__cluster/generation", nil)
@@ -335,5 +335,5 @@ func (n *Nginx) waitGeneration(ctx context.Context, gen int, timeout time.Durati
 // Stop shuts nginx down gracefully (SIGQUIT lets workers finish their
 // requests), killing it after 10 s. It is safe to call more than once.
 func (n *Nginx) Stop() error {
-	return n.proc.stop(syscall.SIGQUIT, 10*time.Second)
+	return n.proc.Stop(syscall.SIGQUIT, 10*time.Second)
 }

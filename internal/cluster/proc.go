@@ -52,24 +52,24 @@ func FreePort() (int, error) {
 	return port, nil
 }
 
-// process is a started child process whose exit is observed by one goroutine,
+// Process is a started child process whose exit is observed by one goroutine,
 // so that callers can both wait for it and ask whether it has exited.
-type process struct {
+type Process struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 	err  error // set before done is closed
 	once sync.Once
 }
 
-// startProcess starts cmd in its own process group (so a signal to the group
+// StartProcess starts cmd in its own process group (so a signal to the group
 // reaches all of its children, such as nginx workers) and with a parent-death
 // signal, so that a crashed test binary does not leave servers behind.
-func startProcess(cmd *exec.Cmd) (*process, error) {
+func StartProcess(cmd *exec.Cmd) (*Process, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", cmd.Path, err)
 	}
-	p := &process{cmd: cmd, done: make(chan struct{})}
+	p := &Process{cmd: cmd, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		close(p.done)
@@ -77,8 +77,8 @@ func startProcess(cmd *exec.Cmd) (*process, error) {
 	return p, nil
 }
 
-// exited reports whether the process has exited.
-func (p *process) exited() bool {
+// Exited reports whether the process has exited.
+func (p *Process) Exited() bool {
 	select {
 	case <-p.done:
 		return true
@@ -87,9 +87,9 @@ func (p *process) exited() bool {
 	}
 }
 
-// signal sends sig to the process (not its group).
-func (p *process) signal(sig syscall.Signal) error {
-	if p.exited() {
+// Signal sends sig to the process (not its group).
+func (p *Process) Signal(sig syscall.Signal) error {
+	if p.Exited() {
 		return nil
 	}
 	if err := p.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
@@ -98,8 +98,8 @@ func (p *process) signal(sig syscall.Signal) error {
 	return nil
 }
 
-// wait waits for the process to exit or for ctx to end.
-func (p *process) wait(ctx context.Context) error {
+// Wait waits for the process to exit or for ctx to end.
+func (p *Process) Wait(ctx context.Context) error {
 	select {
 	case <-p.done:
 		return nil
@@ -108,17 +108,17 @@ func (p *process) wait(ctx context.Context) error {
 	}
 }
 
-// stop sends sig, waits up to grace for the process to exit, then kills its
+// Stop sends sig, waits up to grace for the process to exit, then kills its
 // whole process group. It is safe to call more than once.
-func (p *process) stop(sig syscall.Signal, grace time.Duration) error {
+func (p *Process) Stop(sig syscall.Signal, grace time.Duration) error {
 	var err error
 	p.once.Do(func() {
-		if e := p.signal(sig); e != nil {
+		if e := p.Signal(sig); e != nil {
 			err = e
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), grace)
 		defer cancel()
-		if p.wait(ctx) == nil {
+		if p.Wait(ctx) == nil {
 			return
 		}
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
@@ -128,16 +128,16 @@ func (p *process) stop(sig syscall.Signal, grace time.Duration) error {
 	return err
 }
 
-// kill sends SIGKILL to the process group at once and waits for the exit.
-func (p *process) kill() {
+// Kill sends SIGKILL to the process group at once and waits for the exit.
+func (p *Process) Kill() {
 	p.once.Do(func() {
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		<-p.done
 	})
 }
 
-// tailFile returns the last n bytes of a log file, for error messages.
-func tailFile(path string, n int64) string {
+// TailFile returns the last n bytes of a log file, for error messages.
+func TailFile(path string, n int64) string {
 	f, err := os.Open(path)
 	if err != nil {
 		return ""

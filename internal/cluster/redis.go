@@ -21,7 +21,7 @@ type Redis struct {
 	Addr string
 	// LogFile is the server's log.
 	LogFile string
-	proc    *process
+	proc    *Process
 }
 
 // URL returns the redis:// URL of database 0, the form EASEL_REDIS_URL takes.
@@ -73,14 +73,14 @@ func startRedisOnce(ctx context.Context, bin, dir string) (*Redis, error) {
 	)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = out, out
-	p, err := startProcess(cmd)
+	p, err := StartProcess(cmd)
 	if err != nil {
 		return nil, err
 	}
 	r := &Redis{Addr: hostPort(port), LogFile: logFile, proc: p}
 	if err := r.waitReady(ctx, 10*time.Second); err != nil {
-		p.kill()
-		return nil, fmt.Errorf("%w; log: %s", err, strings.TrimSpace(tailFile(logFile, 2000)))
+		p.Kill()
+		return nil, fmt.Errorf("%w; log: %s", err, strings.TrimSpace(TailFile(logFile, 2000)))
 	}
 	return r, nil
 }
@@ -91,7 +91,7 @@ func (r *Redis) waitReady(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
-		if r.proc.exited() {
+		if r.proc.Exited() {
 			return fmt.Errorf("redis-server on %s exited during start-up: %v", r.Addr, r.proc.err)
 		}
 		if err := Ping(ctx, r.Addr); err == nil {
@@ -131,8 +131,8 @@ func Ping(ctx context.Context, addr string) error {
 // Stop shuts the server down (SIGTERM, then SIGKILL after 5 s). It is safe to
 // call more than once.
 func (r *Redis) Stop() error {
-	return r.proc.stop(syscall.SIGTERM, 5*time.Second)
+	return r.proc.Stop(syscall.SIGTERM, 5*time.Second)
 }
 
 // Kill ends the server at once with SIGKILL, to simulate Redis going away.
-func (r *Redis) Kill() { r.proc.kill() }
+func (r *Redis) Kill() { r.proc.Kill() }

@@ -21,7 +21,7 @@ type Replica struct {
 	Addr string
 	// LogFile collects its stdout and stderr across restarts.
 	LogFile string
-	proc    *process
+	proc    *Process
 	killed  bool
 }
 
@@ -47,14 +47,14 @@ func startReplica(ctx context.Context, bin, dir, name, addr string, env []string
 	// A fresh slice: env is shared by replicas starting concurrently.
 	cmd.Env = slices.Concat(env, []string{"EASEL_ADDR=" + addr, "EASEL_POD_NAME=" + name})
 	cmd.Stdout, cmd.Stderr = out, out
-	p, err := startProcess(cmd)
+	p, err := StartProcess(cmd)
 	if err != nil {
 		return nil, fmt.Errorf("starting replica %s: %w", name, err)
 	}
 	r.proc = p
 	if err := r.waitReady(ctx, 20*time.Second); err != nil {
-		p.kill()
-		return nil, fmt.Errorf("%w; log: %s", err, strings.TrimSpace(tailFile(r.LogFile, 2000)))
+		p.Kill()
+		return nil, fmt.Errorf("%w; log: %s", err, strings.TrimSpace(TailFile(r.LogFile, 2000)))
 	}
 	return r, nil
 }
@@ -66,7 +66,7 @@ func (r *Replica) waitReady(ctx context.Context, timeout time.Duration) error {
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: time.Second}
 	var last string
 	for {
-		if r.proc.exited() {
+		if r.proc.Exited() {
 			return fmt.Errorf("replica %s exited during start-up: %v", r.Name, r.proc.err)
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+r.Addr+"/readyz", nil)
@@ -91,12 +91,12 @@ func (r *Replica) waitReady(ctx context.Context, timeout time.Duration) error {
 }
 
 // alive reports whether the process is running.
-func (r *Replica) alive() bool { return !r.proc.exited() }
+func (r *Replica) alive() bool { return !r.proc.Exited() }
 
 // terminate sends SIGTERM, which makes easel fail readiness, wait its drain
 // delay and shut down gracefully, and waits up to grace before killing it.
 func (r *Replica) terminate(grace time.Duration) error {
-	if err := r.proc.stop(syscall.SIGTERM, grace); err != nil {
+	if err := r.proc.Stop(syscall.SIGTERM, grace); err != nil {
 		return fmt.Errorf("stopping replica %s: %w", r.Name, err)
 	}
 	return nil
@@ -106,7 +106,7 @@ func (r *Replica) terminate(grace time.Duration) error {
 // kill would.
 func (r *Replica) kill() {
 	r.killed = true
-	r.proc.kill()
+	r.proc.Kill()
 }
 
 // replicaEnv returns the environment of every replica: the harness's own

@@ -188,7 +188,7 @@ func testBackendConformance(t *testing.T, newFixture func(t *testing.T) backendF
 func TestMemoryBackendConformance(t *testing.T) {
 	t.Parallel()
 	testBackendConformance(t, func(t *testing.T) backendFixture {
-		clock := newFakeClock()
+		clock := testutil.NewClock()
 		return backendFixture{backend: newMemoryAt(clock), ttl: time.Minute, wait: clock.Advance}
 	})
 }
@@ -221,7 +221,7 @@ func TestRedisModesBackendConformance(t *testing.T) {
 func TestMemoryBackendSweepsExpiredSessions(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clock := newFakeClock()
+	clock := testutil.NewClock()
 	m := newMemoryAt(clock)
 	for i := range 1000 {
 		if err := m.Create(ctx, string(rune('a'+i%26))+time.Duration(i).String(), []byte("x"), time.Minute); err != nil {

@@ -3,7 +3,6 @@ package session
 import (
 	"io"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,30 +20,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// fakeClock is a clock that only moves when told to.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // newMemoryAt returns a memory backend on clock.
-func newMemoryAt(clock *fakeClock) *Memory {
+func newMemoryAt(clock *testutil.Clock) *Memory {
 	m := NewMemory()
 	m.now = clock.Now
 	return m
@@ -72,7 +49,7 @@ func newRedisClient(t testing.TB, addr string) *redis.Client {
 type backendKind struct {
 	name string
 	// newBackend returns a fresh backend; the memory one reads clock.
-	newBackend func(t *testing.T, clock *fakeClock) Backend
+	newBackend func(t *testing.T, clock *testutil.Clock) Backend
 }
 
 // backendKinds returns the memory kind and the Redis kind; the latter on a
@@ -81,7 +58,7 @@ func backendKinds(t *testing.T) []backendKind {
 	t.Helper()
 	client := startRedisClient(t)
 	return []backendKind{
-		{"memory", func(_ *testing.T, clock *fakeClock) Backend { return newMemoryAt(clock) }},
-		{"redis", func(t *testing.T, _ *fakeClock) Backend { return NewRedis(client, "test:"+t.Name()) }},
+		{"memory", func(_ *testing.T, clock *testutil.Clock) Backend { return newMemoryAt(clock) }},
+		{"redis", func(t *testing.T, _ *testutil.Clock) Backend { return NewRedis(client, "test:"+t.Name()) }},
 	}
 }

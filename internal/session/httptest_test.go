@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/easelhq/easel/internal/testutil"
 	"github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
 )
@@ -22,7 +23,7 @@ const testCookie = "easel_session"
 func testKey(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
 
 // newTestStore returns a Store on backend with test defaults, changed by edit.
-func newTestStore(t *testing.T, backend Backend, clock *fakeClock, edit func(*Options)) *Store {
+func newTestStore(t *testing.T, backend Backend, clock *testutil.Clock, edit func(*Options)) *Store {
 	t.Helper()
 	opts := Options{
 		Keys:     [][]byte{testKey(1)},

@@ -49,7 +49,7 @@ func (s *spyBackend) Delete(ctx context.Context, id string) error {
 func TestMiddlewareBackendErrorAnswers503AndWritesNothing(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, kind backendKind) {
-		clock := newFakeClock()
+		clock := testutil.NewClock()
 		spy := &spyBackend{Backend: kind.newBackend(t, clock)}
 		var handled atomic.Int64
 		srv := newTestServer(t, newTestStore(t, spy, clock, nil), func(r *gin.Engine) {
@@ -84,7 +84,7 @@ func TestMiddlewareBackendErrorAnswers503AndWritesNothing(t *testing.T) {
 
 func TestMiddlewareLoadsOncePerRequest(t *testing.T) {
 	t.Parallel()
-	clock := newFakeClock()
+	clock := testutil.NewClock()
 	spy := &spyBackend{Backend: newMemoryAt(clock)}
 	srv := newTestServer(t, newTestStore(t, spy, clock, nil), nil)
 	b := newBrowser(t)
@@ -101,7 +101,7 @@ func TestMiddlewareRedisDown(t *testing.T) {
 	addr, stop := testutil.StartRedis(t)
 	client := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 500 * time.Millisecond})
 	t.Cleanup(func() { _ = client.Close() })
-	clock := newFakeClock()
+	clock := testutil.NewClock()
 	srv := newTestServer(t, newTestStore(t, NewRedis(client, "test"), clock, nil), nil)
 	b := newBrowser(t)
 	b.set(srv, "k", "v")
@@ -132,7 +132,7 @@ func TestStoreCookieAttributes(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			clock := newFakeClock()
+			clock := testutil.NewClock()
 			st := newTestStore(t, newMemoryAt(clock), clock, func(o *Options) {
 				o.Secure, o.IsHTTPS, o.Lifetime = tc.secure, tc.isHTTPS, 2*time.Hour
 			})
@@ -183,7 +183,7 @@ func TestNewStoreRejectsBadKeys(t *testing.T) {
 // lifetime must hold there too, so a save must not restart it.
 func TestStoreWithoutMiddlewareKeepsLifetime(t *testing.T) {
 	t.Parallel()
-	clock := newFakeClock()
+	clock := testutil.NewClock()
 	st := newTestStore(t, newMemoryAt(clock), clock, func(o *Options) { o.IdleTTL, o.Lifetime = 30*time.Minute, time.Hour })
 	r := gin.New()
 	r.Use(sessions.Sessions(testCookie, st))
@@ -226,7 +226,7 @@ func TestStoreSaveAtLifetimeBoundary(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			clock := newFakeClock()
+			clock := testutil.NewClock()
 			backend := NewRedis(client, "test:"+t.Name())
 			st := newTestStore(t, backend, clock, func(o *Options) { o.IdleTTL, o.Lifetime = 30*time.Minute, time.Hour })
 			const left = 10 * time.Millisecond

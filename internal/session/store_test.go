@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/easelhq/easel/internal/testutil"
 	"github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
 	"github.com/gorilla/securecookie"
@@ -55,7 +56,7 @@ func swapID(t *testing.T, cookie, id string) string {
 func TestStoreIssuesRandomServerIDs(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, kind backendKind) {
-		clock := newFakeClock()
+		clock := testutil.NewClock()
 		srv := newTestServer(t, newTestStore(t, kind.newBackend(t, clock), clock, nil), nil)
 		seen := map[string]bool{}
 		for range 5 {
@@ -139,12 +140,12 @@ type srvStore struct {
 	srv     *httptest.Server
 	store   *Store
 	backend Backend
-	clock   *fakeClock
+	clock   *testutil.Clock
 }
 
 func newSrvStore(t *testing.T, kind backendKind) srvStore {
 	t.Helper()
-	clock := newFakeClock()
+	clock := testutil.NewClock()
 	backend := kind.newBackend(t, clock)
 	st := newTestStore(t, backend, clock, nil)
 	return srvStore{srv: newTestServer(t, st, nil), store: st, backend: backend, clock: clock}
@@ -198,7 +199,7 @@ func TestStoreRejectsForgedCookies(t *testing.T) {
 func TestStoreKeyRotation(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, kind backendKind) {
-		clock := newFakeClock()
+		clock := testutil.NewClock()
 		backend := kind.newBackend(t, clock)
 		oldKey, newKey := testKey(1), testKey(2)
 		before := newTestServer(t, newTestStore(t, backend, clock, func(o *Options) { o.Keys = [][]byte{oldKey} }), nil)
@@ -267,7 +268,7 @@ func TestStoreNegativeMaxAgeDeletesSession(t *testing.T) {
 func TestStoreAbsoluteLifetime(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, kind backendKind) {
-		clock := newFakeClock()
+		clock := testutil.NewClock()
 		backend := kind.newBackend(t, clock)
 		st := newTestStore(t, backend, clock, func(o *Options) { o.IdleTTL, o.Lifetime = 30*time.Minute, time.Hour })
 		srv := newTestServer(t, st, nil)
@@ -298,7 +299,7 @@ func TestStoreAbsoluteLifetime(t *testing.T) {
 func TestStoreSizeCap(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, kind backendKind) {
-		clock := newFakeClock()
+		clock := testutil.NewClock()
 		backend := kind.newBackend(t, clock)
 		srv := newTestServer(t, newTestStore(t, backend, clock, func(o *Options) { o.MaxBytes = 256 }), nil)
 		big := strings.Repeat("x", 300)
@@ -367,7 +368,7 @@ func TestStoreUndecodablePayloadStartsAfresh(t *testing.T) {
 func TestStoreDeletedSessionIsNotResurrected(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T, kind backendKind) {
-		clock := newFakeClock()
+		clock := testutil.NewClock()
 		backend := kind.newBackend(t, clock)
 		loaded, proceed := make(chan struct{}), make(chan struct{})
 		srv := newTestServer(t, newTestStore(t, backend, clock, nil), func(r *gin.Engine) {

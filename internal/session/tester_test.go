@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/easelhq/easel/internal/testutil"
 	"github.com/gin-contrib/sessions"
 	"github.com/gin-contrib/sessions/tester"
 )
@@ -32,7 +33,7 @@ func TestGinContribSuite(t *testing.T) {
 			t.Run(kind.name+"/"+tc.name, func(t *testing.T) {
 				t.Parallel()
 				tc.run(t, func(t *testing.T) sessions.Store {
-					st, err := NewStore(kind.newBackend(t, newFakeClock()), Options{
+					st, err := NewStore(kind.newBackend(t, testutil.NewClock()), Options{
 						Keys: [][]byte{testKey(1)}, IdleTTL: time.Hour, Lifetime: 24 * time.Hour, MaxBytes: 4 << 10,
 					})
 					if err != nil {

@@ -293,7 +293,7 @@ func (s *Sentinel) KillPrimary(ctx context.Context) (string, error) {
 	if p == nil {
 		return "", fmt.Errorf("the primary %s is not a node of this deployment", addr)
 	}
-	p.kill()
+	p.Kill()
 	return addr, nil
 }
 
@@ -339,5 +339,5 @@ func (s *Sentinel) alive(addr string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.procs[addr]
-	return p != nil && !p.exited()
+	return p != nil && !p.Exited()
 }

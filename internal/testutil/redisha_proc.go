@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -59,9 +58,7 @@ func OpenRedis(t testing.TB, cfg config.Redis) redis.UniversalClient {
 // haProc is one redis-server (a data node or a sentinel) started here.
 type haProc struct {
 	addr string
-	cmd  *exec.Cmd
-	done chan struct{}
-	once sync.Once
+	*cluster.Process
 }
 
 // startHA starts bin with the arguments args returns for a free port, in
@@ -77,7 +74,7 @@ func startHA(ctx context.Context, t testing.TB, bin, dir string, args func(port 
 	for range 5 {
 		p, err := startHAOnce(ctx, bin, dir, args)
 		if err == nil {
-			t.Cleanup(p.stop)
+			t.Cleanup(func() { _ = p.Stop(syscall.SIGTERM, 5*time.Second) })
 			return p
 		}
 		lastErr = err
@@ -106,54 +103,22 @@ func startHAOnce(ctx context.Context, bin, dir string, args func(port int, dir s
 	defer func() { _ = out.Close() }() // the child keeps its own descriptor
 	cmd := exec.Command(bin, argv...)
 	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, out, out
-	// Its own process group, and killed with the test binary.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", bin, err)
+	proc, err := cluster.StartProcess(cmd)
+	if err != nil {
+		return nil, err
 	}
-	p := &haProc{addr: "127.0.0.1:" + strconv.Itoa(port), cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
+	p := &haProc{addr: "127.0.0.1:" + strconv.Itoa(port), Process: proc}
 	err = poll(ctx, 10*time.Millisecond, func() error {
-		if p.exited() {
-			return errStop{fmt.Errorf("exited during start-up: %s", tail(logPath))}
+		if p.Exited() {
+			return errStop{fmt.Errorf("exited during start-up: %s", strings.TrimSpace(cluster.TailFile(logPath, 1500)))}
 		}
 		return answers(ctx, p.addr)
 	})
 	if err != nil {
-		p.kill()
+		p.Kill()
 		return nil, fmt.Errorf("%s on %s: %w", filepath.Base(bin), p.addr, err)
 	}
 	return p, nil
-}
-
-func (p *haProc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// kill sends SIGKILL and waits for the exit.
-func (p *haProc) kill() {
-	p.once.Do(func() {
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.done
-	})
-}
-
-// stop asks the server to exit (SIGTERM) and kills it after 5 s.
-func (p *haProc) stop() {
-	p.once.Do(func() {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-			<-p.done
-		}
-	})
 }
 
 // errStop ends poll at once.
@@ -250,18 +215,6 @@ func parseInfo(s string) map[string]string {
 }
 
 func portOf(addr string) string { return addr[strings.LastIndexByte(addr, ':')+1:] }
-
-// tail returns the last 1500 bytes of a log file, for error messages.
-func tail(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	if len(b) > 1500 {
-		b = b[len(b)-1500:]
-	}
-	return strings.TrimSpace(string(b))
-}
 
 // redisNodeArgs are the arguments of a data node without persistence. A
 // replica's full sync starts at once (no diskless-sync delay).
