@@ -77,9 +77,23 @@ func featureCases() []featureCase {
 			name: "external-redis-sentinel",
 			values: map[string]any{"session": redisKeys(), "redis": map[string]any{"enabled": false},
 				"externalRedis": map[string]any{"password": "s3cret",
-					"sentinel": map[string]any{"masterName": "mymaster", "addrs": []string{"s1:26379", "s2:26379"}}}},
+					"sentinel": map[string]any{"masterName": "mymaster", "addrs": []string{"s1:26379", "s2:26379"},
+						"username": "sentinel", "password": "sentinel-s3cret"}}},
 			check: func(t *testing.T, objs []*unstructured.Unstructured) {
 				cm := find(objs, "ConfigMap", "easel")
+				if got := str(cm, "data", "EASEL_REDIS_SENTINEL_USERNAME"); got != "sentinel" {
+					t.Errorf("EASEL_REDIS_SENTINEL_USERNAME = %q, want sentinel", got)
+				}
+				env := containerEnv(t, find(objs, "Deployment", "easel"))
+				if got := env["EASEL_REDIS_PASSWORD"]; got != "secret:easel-external-redis/redis-password" {
+					t.Errorf("EASEL_REDIS_PASSWORD = %q", got)
+				}
+				if got := env["EASEL_REDIS_SENTINEL_PASSWORD"]; got != "secret:easel-external-redis/sentinel-password" {
+					t.Errorf("EASEL_REDIS_SENTINEL_PASSWORD = %q", got)
+				}
+				if sec := find(objs, "Secret", "external-redis"); sec == nil || str(sec, "data", "sentinel-password") == "" || str(sec, "data", "redis-password") == "" {
+					t.Error("the external-redis Secret lacks the data nodes' or the sentinels' password")
+				}
 				if got := str(cm, "data", "EASEL_REDIS_SENTINEL_ADDRS"); got != "s1:26379,s2:26379" {
 					t.Errorf("EASEL_REDIS_SENTINEL_ADDRS = %q", got)
 				}
@@ -88,6 +102,25 @@ func featureCases() []featureCase {
 				}
 				if find(objs, "Secret", "external-redis") == nil {
 					t.Error("no Secret for externalRedis.password")
+				}
+			},
+		},
+		{
+			name: "external-redis-sentinel-existing-secret",
+			values: map[string]any{"session": redisKeys(), "redis": map[string]any{"enabled": false},
+				"externalRedis": map[string]any{
+					"sentinel": map[string]any{"masterName": "mymaster", "addrs": []string{"s1:26379"},
+						"existingSecret": "valkey-sentinel", "existingSecretKey": "password"}}},
+			check: func(t *testing.T, objs []*unstructured.Unstructured) {
+				env := containerEnv(t, find(objs, "Deployment", "easel"))
+				if got := env["EASEL_REDIS_SENTINEL_PASSWORD"]; got != "secret:valkey-sentinel/password" {
+					t.Errorf("EASEL_REDIS_SENTINEL_PASSWORD = %q, want secret:valkey-sentinel/password", got)
+				}
+				if _, ok := env["EASEL_REDIS_PASSWORD"]; ok {
+					t.Error("EASEL_REDIS_PASSWORD set although the data nodes have no password")
+				}
+				if find(objs, "Secret", "external-redis") != nil {
+					t.Error("a Secret rendered although every password comes from an existing Secret")
 				}
 			},
 		},

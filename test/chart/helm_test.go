@@ -249,6 +249,10 @@ func TestHelmBadValues(t *testing.T) {
 			v["redis"] = map[string]any{"enabled": false}
 			v["externalRedis"] = map[string]any{"sentinel": map[string]any{"masterName": "mymaster"}}
 		}, []string{"externalRedis.sentinel needs both masterName and addrs"}},
+		{"sentinel credentials without sentinel", func(v map[string]any) {
+			v["redis"] = map[string]any{"enabled": false}
+			v["externalRedis"] = map[string]any{"url": "redis://redis:6379/0", "sentinel": map[string]any{"password": "x"}}
+		}, []string{"the sentinels' own credentials"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -89,6 +89,24 @@ The Secret holding the Redis password, and its key. Empty when Redis has no pass
 {{- end }}
 {{- end }}
 
+{{/*
+The Secret holding the sentinels' own password (externalRedis.sentinel), and its key.
+Empty when the sentinels have no password of their own.
+*/}}
+{{- define "easel.sentinelSecretName" -}}
+{{- with .Values.externalRedis.sentinel }}
+{{- if .existingSecret }}
+{{- .existingSecret }}
+{{- else if .password }}
+{{- printf "%s-external-redis" (include "easel.fullname" $) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "easel.sentinelSecretKey" -}}
+{{- if .Values.externalRedis.sentinel.existingSecret }}{{ .Values.externalRedis.sentinel.existingSecretKey }}{{ else }}sentinel-password{{ end }}
+{{- end }}
+
 {{- define "easel.redisSecretKey" -}}
 {{- if .Values.redis.enabled }}
 {{- if .Values.redis.auth.existingSecret }}{{ .Values.redis.auth.existingSecretKey }}{{ else }}redis-password{{ end }}
@@ -145,6 +163,9 @@ EASEL_REDIS_URL: {{ .url | quote }}
 {{- if .sentinel.masterName }}
 EASEL_REDIS_SENTINEL_MASTER: {{ .sentinel.masterName | quote }}
 EASEL_REDIS_SENTINEL_ADDRS: {{ join "," .sentinel.addrs | quote }}
+{{- with .sentinel.username }}
+EASEL_REDIS_SENTINEL_USERNAME: {{ . | quote }}
+{{- end }}
 {{- end }}
 {{- with .cluster.addrs }}
 EASEL_REDIS_CLUSTER_ADDRS: {{ join "," . | quote }}
@@ -197,6 +218,9 @@ catches bad types and enums; this catches combinations the schema cannot express
 {{- end }}
 {{- if and (or $ext.sentinel.masterName $ext.sentinel.addrs) (not (and $ext.sentinel.masterName $ext.sentinel.addrs)) }}
 {{- fail "externalRedis.sentinel needs both masterName and addrs." }}
+{{- end }}
+{{- if and (or $ext.sentinel.username $ext.sentinel.password $ext.sentinel.existingSecret) (not $ext.sentinel.masterName) }}
+{{- fail "externalRedis.sentinel.username/password/existingSecret are the sentinels' own credentials: set them only with externalRedis.sentinel.masterName and addrs." }}
 {{- end }}
 {{- if and $ext.url (not (or (hasPrefix "redis://" $ext.url) (hasPrefix "rediss://" $ext.url))) }}
 {{- fail "externalRedis.url must start with redis:// or rediss://." }}
