@@ -34,6 +34,10 @@ type E2E struct {
 	EditP50, EditP99 float64
 	Replicas         int
 	Failed           int
+	// CPU is the CPU time per completed flow in milliseconds, by process:
+	// "easel" (all replicas), "redis-server", "nginx" (master and workers)
+	// and "probe".
+	CPU map[string]float64
 }
 
 // PagesPerSec and EditsPerSec are throughputs over the run.
@@ -62,7 +66,9 @@ func RunE2E(ctx context.Context, bin, dir string, s Strategy, replicas, users, e
 	if err != nil {
 		return E2E{}, err
 	}
+	before := processCPU()
 	res, err := runner.Run(ctx)
+	after := processCPU()
 	if err != nil {
 		return E2E{}, fmt.Errorf("%s: %w", s.Name, err)
 	}
@@ -72,5 +78,16 @@ func RunE2E(ctx context.Context, bin, dir string, s Strategy, replicas, users, e
 		PageViews: page.Count, Edits: edit.Count,
 		PageP50: page.P50, PageP99: page.P99, EditP50: edit.P50, EditP99: edit.P99,
 		Replicas: len(res.Replicas), Failed: res.VisibleFailures(),
+		CPU: cpuPerFlow(before, after, res.Flows),
 	}, nil
+}
+
+// cpuPerFlow is the CPU used between two processCPU readings, in
+// milliseconds per flow.
+func cpuPerFlow(before, after map[string]float64, flows int) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range after {
+		out[k] = (v - before[k]) * 1000 / float64(max(flows, 1))
+	}
+	return out
 }
