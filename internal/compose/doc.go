@@ -1,7 +1,9 @@
 // Package compose runs the composite step of the editor: a compositor turns
 // the workspace's current image into a new one, either in pure Go (background
-// replacement, overlay with blend modes) or through a remote OpenAI-compatible
-// image-edit API.
+// replacement, overlay with blend modes) or through a remote image-edit
+// service: an OpenAI-compatible images/edits API (OpenAI) or a self-hosted
+// model speaking easel's simpler multipart protocol (HTTP). Both share one
+// client (remote) for retries, timeouts, key redaction and scaling.
 //
 // A composite never runs inside a request. Submit validates the request,
 // snapshots the workspace and stores a queued Job in a JobStore that every

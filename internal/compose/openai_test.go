@@ -188,18 +188,18 @@ func cmpDur(d, def time.Duration) time.Duration {
 
 func TestOpenAISendsMask(t *testing.T) {
 	t.Parallel()
-	got := make(chan bool, 1)
+	got := make(chan *image.NRGBA, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _, err := r.FormFile("mask")
-		got <- err == nil
+		got <- formPNG(t, r, "mask")
 		answerError(400, "", "invalid_value", "nope")(w, r)
 	}))
 	t.Cleanup(srv.Close)
 	in := aiInput()
 	in.Mask = fill(160, 100, color.NRGBA{})
 	_, err := newTestOpenAI(t, srv.URL, time.Second).Compose(context.Background(), in, nil)
-	if !<-got {
-		t.Error("no mask part sent")
+	// The API wants the mask at the image's size: both are scaled down.
+	if m := <-got; m == nil || m.Rect != image.Rect(0, 0, 64, 40) {
+		t.Errorf("mask part %v, want 64×40 like the image part", m)
 	}
 	if UserMessage(err) != "The AI service could not do this edit: nope." {
 		t.Errorf("message %q", UserMessage(err))
@@ -208,13 +208,12 @@ func TestOpenAISendsMask(t *testing.T) {
 
 func TestOpenAIChooseSizeAndConfig(t *testing.T) {
 	t.Parallel()
-	o := newTestOpenAI(t, "http://x", time.Second)
 	for _, tc := range []struct {
 		w, h int
 		want string
 	}{{100, 100, "1024x1024"}, {1600, 900, "1536x1024"}, {900, 1600, "1024x1536"}} {
-		if got := o.chooseSize(tc.w, tc.h); got != tc.want {
-			t.Errorf("chooseSize(%d, %d) = %s, want %s", tc.w, tc.h, got, tc.want)
+		if got := nearestSize(DefaultOpenAISizes(), tc.w, tc.h); got != tc.want {
+			t.Errorf("nearestSize(%d, %d) = %s, want %s", tc.w, tc.h, got, tc.want)
 		}
 	}
 	if _, err := NewOpenAI(OpenAIConfig{BaseURL: "http://x"}, nil, nil); err == nil {

@@ -20,15 +20,20 @@ import (
 const (
 	BackendBuiltin = "builtin"
 	BackendOpenAI  = "openai"
+	BackendHTTP    = "http"
 )
 
 // Config is the compose part of easel's configuration.
 type Config struct {
-	// Backend serves the ai mode: builtin (no AI; ai requests are refused)
-	// or openai. replace-background and overlay always run built in.
+	// Backend serves the ai mode: builtin (no AI; ai requests are refused),
+	// openai (an OpenAI-compatible images/edits API) or http (a self-hosted
+	// service; see HTTP). replace-background and overlay always run built in.
 	Backend string
-	OpenAI  OpenAIConfig
-	Runner  RunnerConfig
+	// OpenAI configures the openai backend, HTTP the http backend; only the
+	// one Backend names is used.
+	OpenAI OpenAIConfig
+	HTTP   HTTPConfig
+	Runner RunnerConfig
 	// TTL is how long jobs and result blobs live after their last change
 	// (the workspace lifetime).
 	TTL time.Duration
@@ -48,7 +53,8 @@ type Deps struct {
 	// AI overrides the compositor of the ai mode (tests); nil builds one
 	// from Config.Backend.
 	AI Compositor
-	// HTTPClient is used by the openai backend; nil means a default client.
+	// HTTPClient is used by the openai and http backends; nil means a
+	// default client.
 	HTTPClient *http.Client
 }
 
@@ -84,13 +90,23 @@ func New(cfg Config, deps Deps) (*Service, error) {
 				return nil, err
 			}
 			s.ai = ai
+		case BackendHTTP:
+			ai, err := NewHTTP(cfg.HTTP, deps.HTTPClient, deps.Log)
+			if err != nil {
+				return nil, err
+			}
+			s.ai = ai
 		default:
-			return nil, fmt.Errorf("compose: AI backend %q is not supported; use builtin or openai", cfg.Backend)
+			return nil, fmt.Errorf("compose: AI backend %q is not supported; use builtin, openai or http", cfg.Backend)
 		}
 	}
 	s.runner = NewRunner(cfg.Runner, deps.Jobs, s, deps.Log)
 	return s, nil
 }
+
+// AIEnabled reports whether the ai mode has a backend: Submit refuses ai
+// requests when it has none.
+func (s *Service) AIEnabled() bool { return s.ai != nil }
 
 // Start starts this replica's runner; cancelling ctx stops it abruptly.
 func (s *Service) Start(ctx context.Context) { s.runner.Start(ctx) }

@@ -425,7 +425,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	t.Parallel()
 	st := memoryStores()
 	deps := Deps{Jobs: st.jobs, Blobs: st.blobs, Workspaces: WorkspaceAdapter{}}
-	for _, cfg := range []Config{{TTL: 0}, {TTL: time.Minute, Backend: "http"}, {TTL: time.Minute, Backend: BackendOpenAI}} {
+	for _, cfg := range []Config{{TTL: 0}, {TTL: time.Minute, Backend: "replicate"}, {TTL: time.Minute, Backend: BackendHTTP},
+		{TTL: time.Minute, Backend: BackendHTTP, HTTP: HTTPConfig{URL: "inpaint:8080"}}, {TTL: time.Minute, Backend: BackendOpenAI}} {
 		if _, err := New(cfg, deps); err == nil {
 			t.Errorf("New(%+v) succeeded", cfg)
 		}

@@ -23,6 +23,13 @@ const (
 	StoreRedis  = "redis"
 )
 
+// AI backends (--ai-backend).
+const (
+	AIBuiltin = "builtin"
+	AIOpenAI  = "openai"
+	AIHTTP    = "http"
+)
+
 // Cookie secure modes.
 const (
 	SecureAuto   = "auto"
@@ -54,15 +61,17 @@ type Config struct {
 	aiKeyFile string
 }
 
-// AI configures the OpenAI-compatible image-edit backend (AIBackend=openai).
+// AI configures the remote image-edit backends: AIBackend openai (an
+// OpenAI-compatible images/edits API) or http (a self-hosted service).
 type AI struct {
-	BaseURL     string
-	Model       string
-	APIKey      string // from --ai-api-key-file, else EASEL_AI_API_KEY; never logged
+	BaseURL     string // openai: the API root
+	URL         string // http: where each edit is POSTed
+	Model       string // openai
+	APIKey      string // from --ai-api-key-file, else EASEL_AI_API_KEY; never logged; required with openai, optional with http
 	Timeout     time.Duration
 	MaxAttempts int
 	MaxEdge     int
-	Sizes       []string
+	Sizes       []string // openai
 }
 
 // Compose configures this replica's composite job runner.
@@ -187,8 +196,14 @@ func (c *Config) loadAIKey(getenv func(string) string) error {
 		}
 		c.AI.APIKey = strings.TrimSpace(string(b))
 	}
-	if c.AIBackend == "openai" && c.AI.APIKey == "" {
+	if c.AIBackend == AIOpenAI && c.AI.APIKey == "" {
 		return &Error{Setting: "ai-api-key-file", Msg: "--ai-backend openai needs an API key: a file here, or the EASEL_AI_API_KEY variable"}
+	}
+	// The http backend's key is optional, but a key file that was given
+	// and is empty is a mistake (a Secret mounted without its key, say),
+	// not a wish to send none.
+	if c.AIBackend == AIHTTP && c.aiKeyFile != "" && c.AI.APIKey == "" {
+		return &Error{Setting: "ai-api-key-file", Msg: fmt.Sprintf("%s is empty; leave the setting unset to send no key", c.aiKeyFile)}
 	}
 	return nil
 }

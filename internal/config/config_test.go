@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +78,12 @@ func TestInvalidSettings(t *testing.T) {
 		{"sentinel without addrs", map[string]string{"EASEL_REDIS_SENTINEL_MASTER": "m"}, []string{"go together"}},
 		{"bad proxy", map[string]string{"EASEL_TRUSTED_PROXIES": "10.0.0.0/33"}, []string{"--trusted-proxies", "CIDR"}},
 		{"bad log format", map[string]string{"EASEL_LOG_FORMAT": "xml"}, []string{"auto, json or text"}},
+		{"unknown ai backend", map[string]string{"EASEL_AI_BACKEND": "replicate"}, []string{"--ai-backend", "EASEL_AI_BACKEND", "builtin, openai or http", `"replicate"`}},
+		{"http without url", map[string]string{"EASEL_AI_BACKEND": "http"}, []string{"--ai-url", "EASEL_AI_URL", "when --ai-backend is http"}},
+		{"http url without scheme", map[string]string{"EASEL_AI_BACKEND": "http", "EASEL_AI_URL": "inpaint:8080/edit"}, []string{"--ai-url", "http(s) URL", `"inpaint:8080/edit"`}},
+		{"http url without host", map[string]string{"EASEL_AI_BACKEND": "http", "EASEL_AI_URL": "http:///edit"}, []string{"--ai-url"}},
+		{"openai without base url", map[string]string{"EASEL_AI_BACKEND": "openai", "EASEL_AI_API_KEY": "sk"}, []string{"--ai-base-url", "EASEL_AI_BASE_URL"}},
+		{"openai without key", map[string]string{"EASEL_AI_BACKEND": "openai", "EASEL_AI_BASE_URL": "https://api.openai.com"}, []string{"--ai-api-key-file", "EASEL_AI_API_KEY"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -94,6 +101,54 @@ func TestInvalidSettings(t *testing.T) {
 	}
 }
 
+// TestAIBackends: which settings each backend takes, and that the key is
+// optional with http.
+func TestAIBackends(t *testing.T) {
+	t.Parallel()
+	keyFile := t.TempDir() + "/key"
+	if err := os.WriteFile(keyFile, []byte(" hk-file \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	emptyFile := t.TempDir() + "/empty"
+	if err := os.WriteFile(emptyFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const url = "http://inpaint.default.svc:8080/edit"
+	cases := []struct {
+		name    string
+		env     map[string]string
+		wantKey string
+		wantErr string
+	}{
+		{"http without a key", map[string]string{"EASEL_AI_BACKEND": "http", "EASEL_AI_URL": url}, "", ""},
+		{"http with a key variable", map[string]string{"EASEL_AI_BACKEND": "http", "EASEL_AI_URL": url, "EASEL_AI_API_KEY": " hk-env "}, "hk-env", ""},
+		{"http with a key file", map[string]string{"EASEL_AI_BACKEND": "http", "EASEL_AI_URL": url, "EASEL_AI_API_KEY_FILE": keyFile}, "hk-file", ""},
+		{"http with an empty key file", map[string]string{"EASEL_AI_BACKEND": "http", "EASEL_AI_URL": url, "EASEL_AI_API_KEY_FILE": emptyFile}, "", "is empty"},
+		{"openai", map[string]string{"EASEL_AI_BACKEND": "openai", "EASEL_AI_BASE_URL": "https://api.openai.com", "EASEL_AI_API_KEY": "sk"}, "sk", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := Load([]string{"--ai-max-edge", "512"}, env(tc.env), io.Discard)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "EASEL_AI_API_KEY_FILE") {
+					t.Fatalf("err = %v, want one about EASEL_AI_API_KEY_FILE mentioning %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.AIBackend != tc.env["EASEL_AI_BACKEND"] || c.AI.APIKey != tc.wantKey || c.AI.MaxEdge != 512 || c.AI.Timeout != 120*time.Second || c.AI.MaxAttempts != 3 {
+				t.Errorf("backend %q, AI %+v; want key %q, max edge 512 and the default timeout and attempts", c.AIBackend, c.AI, tc.wantKey)
+			}
+			if tc.env["EASEL_AI_BACKEND"] == "http" && c.AI.URL != url {
+				t.Errorf("AI.URL = %q, want %q", c.AI.URL, url)
+			}
+		})
+	}
+}
+
 func TestHelpNamesEveryVariable(t *testing.T) {
 	t.Parallel()
 	var out strings.Builder
@@ -101,7 +156,8 @@ func TestHelpNamesEveryVariable(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("err %v, want flag.ErrHelp", err)
 	}
-	for _, w := range []string{"--session-store", "[EASEL_SESSION_STORE]", "--redis-url", "[EASEL_SESSION_KEYS]", "(default 30m0s)"} {
+	for _, w := range []string{"--session-store", "[EASEL_SESSION_STORE]", "--redis-url", "[EASEL_SESSION_KEYS]", "(default 30m0s)",
+		"--ai-url URL", "[EASEL_AI_URL]", "or http (a self-hosted image-edit service"} {
 		if !strings.Contains(out.String(), w) {
 			t.Errorf("--help lacks %q", w)
 		}

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -26,6 +27,7 @@ type rawFlags struct {
 	previewEdge                            int
 	aiBackend                              string
 	aiBaseURL, aiModel, aiKeyFile, aiSizes string
+	aiURL                                  string
 	aiTimeout                              time.Duration
 	aiMaxAttempts, aiMaxEdge               int
 	composeConcurrency, composeAttempts    int
@@ -63,14 +65,15 @@ func defineFlags(fs *flag.FlagSet) *rawFlags {
 	fs.Int64Var(&r.maxUploadPixels, "max-upload-pixels", 50_000_000, "largest upload in `pixels` (width × height), checked before decoding")
 	fs.Var(&r.blobCacheBytes, "blob-cache-bytes", "per-replica in-memory cache of immutable image blobs (`size`, e.g. 256MiB; 0 disables)")
 	fs.IntVar(&r.previewEdge, "preview-edge", 1600, "long edge of the editor's preview in `pixels`")
-	fs.StringVar(&r.aiBackend, "ai-backend", "builtin", "composite `backend`: builtin (pure Go, no external service) or openai (an OpenAI-compatible images/edits API, which also enables the prompt-driven \"ai\" mode)")
-	fs.StringVar(&r.aiBaseURL, "ai-base-url", "", "AI API root `URL`, e.g. https://api.openai.com (required with --ai-backend openai)")
-	fs.StringVar(&r.aiModel, "ai-model", "gpt-image-1", "AI `model` name sent with each request")
-	fs.StringVar(&r.aiKeyFile, "ai-api-key-file", "", "`file` holding the AI API key (else the EASEL_AI_API_KEY variable; there is no flag for the key itself, so it never shows in ps)")
-	fs.DurationVar(&r.aiTimeout, "ai-timeout", 120*time.Second, "deadline of one AI API call")
-	fs.IntVar(&r.aiMaxAttempts, "ai-max-attempts", 3, "tries per AI call (retries on 429, 5xx and connection errors, with backoff)")
-	fs.IntVar(&r.aiMaxEdge, "ai-max-edge", 1024, "longest side in `pixels` sent to the AI API (larger images are scaled down first)")
-	fs.StringVar(&r.aiSizes, "ai-sizes", "1024x1024,1536x1024,1024x1536", "comma-separated `sizes` the AI API accepts; the nearest aspect ratio is sent")
+	fs.StringVar(&r.aiBackend, "ai-backend", "builtin", "composite `backend`: builtin (pure Go, no external service), openai (an OpenAI-compatible images/edits API) or http (a self-hosted image-edit service, see --ai-url); openai and http also enable the prompt-driven \"ai\" mode")
+	fs.StringVar(&r.aiBaseURL, "ai-base-url", "", "openai: API root `URL`, e.g. https://api.openai.com (required with --ai-backend openai)")
+	fs.StringVar(&r.aiURL, "ai-url", "", "http: the `URL` each edit is POSTed to as multipart image, mask and prompt, answered with the edited image, e.g. http://inpaint.default.svc:8080/edit (required with --ai-backend http)")
+	fs.StringVar(&r.aiModel, "ai-model", "gpt-image-1", "openai: `model` name sent with each request")
+	fs.StringVar(&r.aiKeyFile, "ai-api-key-file", "", "`file` holding the AI API key, sent as a bearer token: required with openai, optional with http (else the EASEL_AI_API_KEY variable; there is no flag for the key itself, so it never shows in ps)")
+	fs.DurationVar(&r.aiTimeout, "ai-timeout", 120*time.Second, "openai and http: deadline of one AI call")
+	fs.IntVar(&r.aiMaxAttempts, "ai-max-attempts", 3, "openai and http: tries per AI edit (retries on 429, 5xx, timeouts and connection errors, with backoff; Retry-After is honoured)")
+	fs.IntVar(&r.aiMaxEdge, "ai-max-edge", 1024, "openai and http: longest side in `pixels` sent to the AI service (larger images are scaled down first, and the result back up)")
+	fs.StringVar(&r.aiSizes, "ai-sizes", "1024x1024,1536x1024,1024x1536", "openai: comma-separated `sizes` the API accepts; the nearest aspect ratio is sent")
 	fs.IntVar(&r.composeConcurrency, "compose-concurrency", 2, "most composite jobs this replica runs at once (more wait in the shared queue)")
 	fs.DurationVar(&r.composeLease, "compose-lease", 10*time.Second, "how long a running job's claim lasts without a heartbeat: after that, another replica takes the job over")
 	fs.DurationVar(&r.composeHeartbeat, "compose-heartbeat", 2*time.Second, "how often a running job renews its lease and records progress")
@@ -94,7 +97,7 @@ func (r *rawFlags) build() (*Config, error) {
 			TLS: r.redisTLS, Prefix: r.redisPrefix,
 		},
 		Upload: Upload{MaxBytes: int64(r.maxUploadBytes), MaxPixels: r.maxUploadPixels},
-		AI: AI{BaseURL: r.aiBaseURL, Model: r.aiModel, Timeout: r.aiTimeout, MaxAttempts: r.aiMaxAttempts,
+		AI: AI{BaseURL: r.aiBaseURL, URL: r.aiURL, Model: r.aiModel, Timeout: r.aiTimeout, MaxAttempts: r.aiMaxAttempts,
 			MaxEdge: r.aiMaxEdge, Sizes: splitList(r.aiSizes)},
 		Compose: Compose{Concurrency: r.composeConcurrency, Lease: r.composeLease, Heartbeat: r.composeHeartbeat,
 			Poll: r.composePoll, MaxAttempts: r.composeAttempts},
@@ -109,8 +112,9 @@ func (r *rawFlags) build() (*Config, error) {
 		{"log-level", oneOf(strings.ToLower(r.logLevel), "debug", "info", "warn", "error"), "must be debug, info, warn or error", r.logLevel},
 		{"session-store", oneOf(r.store, StoreMemory, StoreRedis), "must be memory or redis", r.store},
 		{"cookie-secure", oneOf(r.cookieSecure, SecureAuto, SecureAlways, SecureNever), "must be auto, always or never", r.cookieSecure},
-		{"ai-backend", oneOf(r.aiBackend, "builtin", "openai"), "must be builtin or openai", r.aiBackend},
-		{"ai-base-url", r.aiBackend != "openai" || strings.HasPrefix(r.aiBaseURL, "http://") || strings.HasPrefix(r.aiBaseURL, "https://"), "must be an http(s) URL when --ai-backend is openai", r.aiBaseURL},
+		{"ai-backend", oneOf(r.aiBackend, AIBuiltin, AIOpenAI, AIHTTP), "must be builtin, openai or http", r.aiBackend},
+		{"ai-base-url", r.aiBackend != AIOpenAI || httpURL(r.aiBaseURL), "must be an http(s) URL when --ai-backend is openai", r.aiBaseURL},
+		{"ai-url", r.aiBackend != AIHTTP || httpURL(r.aiURL), "must be an http(s) URL, such as http://inpaint:8080/edit, when --ai-backend is http", r.aiURL},
 		{"ai-timeout", r.aiTimeout > 0, "must be positive", r.aiTimeout},
 		{"ai-max-attempts", r.aiMaxAttempts >= 1 && r.aiMaxAttempts <= 10, "must be from 1 to 10", r.aiMaxAttempts},
 		{"ai-max-edge", r.aiMaxEdge >= 64 && r.aiMaxEdge <= 8192, "must be from 64 to 8192", r.aiMaxEdge},
@@ -199,6 +203,12 @@ func (c *Config) checkRedis() error {
 		return &Error{Setting: "session-keys", Msg: "the redis store needs shared signing keys: a replica that invents its own key cannot read the cookies the other replicas sign, which breaks the very sessions Redis is there to share"}
 	}
 	return nil
+}
+
+// httpURL reports whether s is an absolute http:// or https:// URL with a host.
+func httpURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 func oneOf(v string, allowed ...string) bool {

@@ -19,6 +19,10 @@ func newComposer(cfg *config.Config, log *slog.Logger, blobs blob.Store, jobs co
 			BaseURL: cfg.AI.BaseURL, Model: cfg.AI.Model, APIKey: cfg.AI.APIKey, Timeout: cfg.AI.Timeout,
 			MaxAttempts: cfg.AI.MaxAttempts, MaxEdge: cfg.AI.MaxEdge, Sizes: cfg.AI.Sizes,
 		},
+		HTTP: compose.HTTPConfig{
+			URL: cfg.AI.URL, APIKey: cfg.AI.APIKey, Timeout: cfg.AI.Timeout,
+			MaxAttempts: cfg.AI.MaxAttempts, MaxEdge: cfg.AI.MaxEdge,
+		},
 		Runner: compose.RunnerConfig{
 			Owner: cfg.PodName, Concurrency: cfg.Compose.Concurrency, Lease: cfg.Compose.Lease,
 			Heartbeat: cfg.Compose.Heartbeat, Poll: cfg.Compose.Poll, MaxAttempts: cfg.Compose.MaxAttempts,

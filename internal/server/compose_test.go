@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -123,5 +125,76 @@ func TestCompositeThroughThePage(t *testing.T) {
 	}
 	if page := b.get(srv.URL + "/image").body; !strings.Contains(page, "Composite applied") || !strings.Contains(page, "composite") {
 		t.Errorf("the editor does not show the applied composite")
+	}
+}
+
+// TestCompositeAIOverHTTP: with EASEL_AI_BACKEND=http the editor offers the
+// ai mode, a prompt goes to the configured service as the documented
+// multipart request, and its answer becomes an undoable edit; a refusal
+// reaches the user in the service's words.
+func TestCompositeAIOverHTTP(t *testing.T) {
+	t.Parallel()
+	var answer atomic.Value // "image" or an error message
+	edit := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, _, err := r.FormFile("image")
+		if err != nil || r.URL.Path != "/edit" || r.FormValue("prompt") == "" || r.Header.Get("Authorization") != "" {
+			t.Errorf("edit request %s, image part %v, prompt %q, Authorization %q", r.URL.Path, err, r.FormValue("prompt"), r.Header.Get("Authorization"))
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		_ = f.Close()
+		if msg := answer.Load().(string); msg != "image" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+			return
+		}
+		w.Header().Set("Content-Type", "image/png")
+		_, _ = w.Write(testPNG(t, 32, 32, 7))
+	}))
+	t.Cleanup(edit.Close)
+	srv := newReplica(t, "solo", map[string]string{"EASEL_AI_BACKEND": "http", "EASEL_AI_URL": edit.URL + "/edit", "EASEL_AI_MAX_EDGE": "64"})
+	a := newAPIClient(t, specRouter(t), srv.URL)
+	if p := a.uploadForm(srv.URL+"/api/v1/image", testPNG(t, 120, 80, 200), nil, map[string]string{"X-CSRF-Token": a.csrf}); p.status != http.StatusCreated {
+		t.Fatalf("upload: %d %s", p.status, p.body)
+	}
+	if page := a.get(srv.URL + "/image").body; !strings.Contains(page, `name="mode" value="ai"`) {
+		t.Error("the editor does not offer the ai mode with the http backend")
+	}
+	run := func(prompt string) (status, errMsg string) {
+		t.Helper()
+		code, body := a.call(http.MethodPost, "/api/v1/workspace/composite", map[string]any{"mode": "ai", "prompt": prompt})
+		if code != http.StatusAccepted {
+			t.Fatalf("composite: %d %s", code, body)
+		}
+		var job struct{ ID, Status, Error string }
+		_ = json.Unmarshal(body, &job)
+		for deadline := time.Now().Add(20 * time.Second); job.Status != "succeeded" && job.Status != "failed"; {
+			if time.Now().After(deadline) {
+				t.Fatalf("job %s still %s", job.ID, job.Status)
+			}
+			time.Sleep(50 * time.Millisecond)
+			_, body = a.call(http.MethodGet, "/api/v1/jobs/"+job.ID, nil)
+			_ = json.Unmarshal(body, &job)
+		}
+		return job.Status, job.Error
+	}
+
+	answer.Store("image")
+	if status, msg := run("put it on a beach"); status != "succeeded" {
+		t.Fatalf("job %s: %s", status, msg)
+	}
+	_, body := a.call(http.MethodGet, "/api/v1/workspace", nil)
+	if st := decodeState(t, body); len(st.Edits) != 1 || st.Edits[0]["op"] != "composite" {
+		t.Fatalf("edits after the ai composite: %v", st.Edits)
+	}
+	p := a.get(srv.URL + "/api/v1/workspace/render?size=full&format=png")
+	if cfg, err := decodePNGConfig([]byte(p.body)); err != nil || cfg.Width != 120 || cfg.Height != 80 {
+		t.Errorf("render after the composite: %+v, %v; want the upload's 120×80", cfg, err)
+	}
+
+	answer.Store("no face found")
+	if status, msg := run("swap the face"); status != "failed" || msg != "The AI service could not do this edit: no face found." {
+		t.Errorf("refused job: %s %q", status, msg)
 	}
 }

@@ -28,7 +28,7 @@ func (s *Server) routes() (*gin.Engine, error) {
 	r.Use(s.identify, s.observe, s.recoverPanic)
 
 	pages, err := web.New(web.Deps{
-		Service: s.svc, Renderer: s.renderer, Composer: s.composer, AIEnabled: s.cfg.AIBackend == "openai",
+		Service: s.svc, Renderer: s.renderer, Composer: s.composer, AIEnabled: s.composer.AIEnabled(),
 		PreviewEdge: s.cfg.PreviewEdge, Log: s.log, ServedBy: s.cfg.PodName, MaxUpload: s.cfg.Upload.MaxBytes,
 	})
 	if err != nil {

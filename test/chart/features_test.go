@@ -1,6 +1,7 @@
 package chart
 
 import (
+	"slices"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -173,5 +174,41 @@ func featureCases() []featureCase {
 				}
 			},
 		},
+		{
+			name: "ai-http",
+			values: map[string]any{"replicaCount": 1, "session": map[string]any{"store": "memory"},
+				"config": map[string]any{"aiBackend": "http", "aiUrl": "http://inpaint.default.svc:8080/edit"}},
+			check: func(t *testing.T, objs []*unstructured.Unstructured) {
+				cm := find(objs, "ConfigMap", "easel")
+				if got := str(cm, "data", "EASEL_AI_BACKEND"); got != "http" {
+					t.Errorf("EASEL_AI_BACKEND = %q, want http", got)
+				}
+				if got := str(cm, "data", "EASEL_AI_URL"); got != "http://inpaint.default.svc:8080/edit" {
+					t.Errorf("EASEL_AI_URL = %q", got)
+				}
+				if ports := egressPorts(t, find(objs, "NetworkPolicy", "easel")); !slices.Contains(ports, 8080) || slices.Contains(ports, 443) {
+					t.Errorf("egress ports %v, want the AI URL's 8080 and not 443", ports)
+				}
+			},
+		},
 	}
+}
+
+// egressPorts lists every port a NetworkPolicy's egress rules allow.
+func egressPorts(t *testing.T, np *unstructured.Unstructured) []int64 {
+	t.Helper()
+	if np == nil {
+		t.Fatal("no NetworkPolicy")
+	}
+	rules, _, _ := unstructured.NestedSlice(np.Object, "spec", "egress")
+	var ports []int64
+	for _, r := range rules {
+		ps, _, _ := unstructured.NestedSlice(r.(map[string]any), "ports")
+		for _, p := range ps {
+			if n, ok, _ := unstructured.NestedInt64(p.(map[string]any), "port"); ok {
+				ports = append(ports, n)
+			}
+		}
+	}
+	return ports
 }

@@ -249,6 +249,11 @@ func TestHelmBadValues(t *testing.T) {
 			v["redis"] = map[string]any{"enabled": false}
 			v["externalRedis"] = map[string]any{"sentinel": map[string]any{"masterName": "mymaster"}}
 		}, []string{"externalRedis.sentinel needs both masterName and addrs"}},
+		{"http AI backend without a URL", func(v map[string]any) { v["config"] = map[string]any{"aiBackend": "http"} },
+			[]string{"config.aiBackend=http needs config.aiUrl"}},
+		{"AI URL without a scheme", func(v map[string]any) {
+			v["config"] = map[string]any{"aiBackend": "http", "aiUrl": "inpaint:8080/edit"}
+		}, []string{"/config/aiUrl"}},
 		{"sentinel credentials without sentinel", func(v map[string]any) {
 			v["redis"] = map[string]any{"enabled": false}
 			v["externalRedis"] = map[string]any{"url": "redis://redis:6379/0", "sentinel": map[string]any{"password": "x"}}

@@ -147,6 +147,9 @@ EASEL_MAX_UPLOAD_PIXELS: {{ .Values.config.maxUploadPixels | int64 | quote }}
 EASEL_BLOB_CACHE_BYTES: {{ .Values.config.blobCacheBytes | int64 | quote }}
 EASEL_PREVIEW_EDGE: {{ .Values.config.previewEdge | int64 | quote }}
 EASEL_AI_BACKEND: {{ .Values.config.aiBackend | quote }}
+{{- with .Values.config.aiUrl }}
+EASEL_AI_URL: {{ . | quote }}
+{{- end }}
 EASEL_DRAIN_DELAY: {{ printf "%ds" (.Values.shutdown.drainDelaySeconds | int) | quote }}
 EASEL_SHUTDOWN_TIMEOUT: {{ printf "%ds" (.Values.shutdown.timeoutSeconds | int) | quote }}
 {{- with .Values.config.trustedProxies }}
@@ -246,5 +249,8 @@ catches bad types and enums; this catches combinations the schema cannot express
 {{- end }}
 {{- if and $v.autoscaling.enabled (gt (int $v.autoscaling.minReplicas) (int $v.autoscaling.maxReplicas)) }}
 {{- fail "autoscaling.minReplicas must not exceed autoscaling.maxReplicas." }}
+{{- end }}
+{{- if and (eq $v.config.aiBackend "http") (not $v.config.aiUrl) }}
+{{- fail "config.aiBackend=http needs config.aiUrl: the URL easel POSTs each AI edit to, e.g. http://inpaint.default.svc:8080/edit." }}
 {{- end }}
 {{- end }}

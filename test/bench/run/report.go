@@ -245,8 +245,8 @@ func (r *report) e2e(ctx context.Context) error {
 		cmdLine(r.command), mt.String(),
 		cmdLine(r.command), rt.String(),
 		fmt.Sprintf("Goal: Redis + round robin ≥ 0.85× the throughput of memory + ip_hash (page views and edits): %s.\n", goal(met)),
-		"CPU time per completed flow, in milliseconds, by process (medians; /proc utime + stime over the run; "+
-			"the probe runs in the benchmark's own process). The machine's cores are shared by all of them and the run is CPU-bound, "+
+		"CPU time per completed flow, in milliseconds, by process (medians; /proc utime + stime over the run; " +
+			"the probe runs in the benchmark's own process). The machine's cores are shared by all of them and the run is CPU-bound, " +
 			"so throughput follows the inverse of the total: a ratio of 0.85× needs a total within 1.18× of memory + ip_hash.\n",
 		cmdLine(r.command), ct.String(),
 		"Every run:\n", cmdLine(r.command), t.String(),
