@@ -162,7 +162,8 @@ func featureCases() []featureCase {
 			values: map[string]any{"session": redisKeys(),
 				"shutdown":                      map[string]any{"preStopSleepSeconds": 5},
 				"terminationGracePeriodSeconds": 40,
-				"config":                        map[string]any{"aiBackend": "openai", "trustedProxies": []string{"10.0.0.0/8"}}},
+				"config": map[string]any{"aiBackend": "openai", "trustedProxies": []string{"10.0.0.0/8"},
+					"aiBaseUrl": "https://api.openai.com", "aiApiKey": map[string]any{"existingSecret": "openai", "existingSecretKey": "key"}}},
 			check: func(t *testing.T, objs []*unstructured.Unstructured) {
 				dep := find(objs, "Deployment", "easel")
 				containers, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers")
@@ -171,6 +172,12 @@ func featureCases() []featureCase {
 				}
 				if got := str(find(objs, "ConfigMap", "easel"), "data", "EASEL_TRUSTED_PROXIES"); got != "10.0.0.0/8" {
 					t.Errorf("EASEL_TRUSTED_PROXIES = %q", got)
+				}
+				if got := str(find(objs, "ConfigMap", "easel"), "data", "EASEL_AI_BASE_URL"); got != "https://api.openai.com" {
+					t.Errorf("EASEL_AI_BASE_URL = %q", got)
+				}
+				if got := containerEnv(t, dep)["EASEL_AI_API_KEY"]; got != "secret:openai/key" {
+					t.Errorf("EASEL_AI_API_KEY = %q, want secret:openai/key", got)
 				}
 			},
 		},

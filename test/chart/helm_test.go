@@ -254,6 +254,12 @@ func TestHelmBadValues(t *testing.T) {
 		{"AI URL without a scheme", func(v map[string]any) {
 			v["config"] = map[string]any{"aiBackend": "http", "aiUrl": "inpaint:8080/edit"}
 		}, []string{"/config/aiUrl"}},
+		{"openai without base url", func(v map[string]any) {
+			v["config"] = map[string]any{"aiBackend": "openai", "aiApiKey": map[string]any{"existingSecret": "k"}}
+		}, []string{"needs config.aiBaseUrl"}},
+		{"openai without key", func(v map[string]any) {
+			v["config"] = map[string]any{"aiBackend": "openai", "aiBaseUrl": "https://api.openai.com"}
+		}, []string{"needs an API key"}},
 		{"sentinel credentials without sentinel", func(v map[string]any) {
 			v["redis"] = map[string]any{"enabled": false}
 			v["externalRedis"] = map[string]any{"url": "redis://redis:6379/0", "sentinel": map[string]any{"password": "x"}}

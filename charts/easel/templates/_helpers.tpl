@@ -150,6 +150,9 @@ EASEL_AI_BACKEND: {{ .Values.config.aiBackend | quote }}
 {{- with .Values.config.aiUrl }}
 EASEL_AI_URL: {{ . | quote }}
 {{- end }}
+{{- with .Values.config.aiBaseUrl }}
+EASEL_AI_BASE_URL: {{ . | quote }}
+{{- end }}
 EASEL_DRAIN_DELAY: {{ printf "%ds" (.Values.shutdown.drainDelaySeconds | int) | quote }}
 EASEL_SHUTDOWN_TIMEOUT: {{ printf "%ds" (.Values.shutdown.timeoutSeconds | int) | quote }}
 {{- with .Values.config.trustedProxies }}
@@ -249,6 +252,16 @@ catches bad types and enums; this catches combinations the schema cannot express
 {{- end }}
 {{- if and $v.autoscaling.enabled (gt (int $v.autoscaling.minReplicas) (int $v.autoscaling.maxReplicas)) }}
 {{- fail "autoscaling.minReplicas must not exceed autoscaling.maxReplicas." }}
+{{- end }}
+{{- if eq $v.config.aiBackend "openai" }}
+{{- if not $v.config.aiBaseUrl }}
+{{- fail "config.aiBackend=openai needs config.aiBaseUrl, the API root, e.g. https://api.openai.com." }}
+{{- end }}
+{{- $keyFromEnv := false }}
+{{- range $v.config.extraEnv }}{{ if eq .name "EASEL_AI_API_KEY" }}{{ $keyFromEnv = true }}{{ end }}{{ end }}
+{{- if not (or $v.config.aiApiKey.existingSecret $keyFromEnv) }}
+{{- fail "config.aiBackend=openai needs an API key: create a Secret holding it and set config.aiApiKey.existingSecret (and existingSecretKey)." }}
+{{- end }}
 {{- end }}
 {{- if and (eq $v.config.aiBackend "http") (not $v.config.aiUrl) }}
 {{- fail "config.aiBackend=http needs config.aiUrl: the URL easel POSTs each AI edit to, e.g. http://inpaint.default.svc:8080/edit." }}
