@@ -127,15 +127,7 @@ func (u *user) webFlow(ctx context.Context, cfg Config, st *flowState) *failure 
 			return f
 		}
 	}
-	if cfg.Composite {
-		if f := u.composite(ctx, st); f != nil {
-			return f
-		}
-	}
-	if cfg.Download {
-		return u.download(ctx, st)
-	}
-	return nil
+	return u.extraSteps(ctx, cfg, st)
 }
 
 // apiFlow is the same journey through the JSON API only.
@@ -166,6 +158,12 @@ func (u *user) apiFlow(ctx context.Context, cfg Config, st *flowState) *failure 
 	if f := u.editAndVerify(ctx, cfg, st); f != nil {
 		return f
 	}
+	return u.extraSteps(ctx, cfg, st)
+}
+
+// extraSteps runs the optional end of both flows: a composite job and a
+// download.
+func (u *user) extraSteps(ctx context.Context, cfg Config, st *flowState) *failure {
 	if cfg.Composite {
 		if f := u.composite(ctx, st); f != nil {
 			return f

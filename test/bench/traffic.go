@@ -85,7 +85,14 @@ func EaselTraffic(ctx context.Context, bin, dir string, replicas, views int, dat
 		return Traffic{}, err
 	}
 	defer func() { _ = c.Stop() }() // teardown: the figures are taken by then
-	rdb := redis.NewClient(&redis.Options{Addr: c.Redis().Addr})
+	return uploadAndMeasure(ctx, c.URL(), c.Redis().Addr, replicas, views, data)
+}
+
+// uploadAndMeasure uploads data to the service at base through the API,
+// then measures the Redis traffic (at redisAddr) of the editor page: first
+// views (one per replica) together, then views steady-state ones.
+func uploadAndMeasure(ctx context.Context, base, redisAddr string, first, views int, data []byte) (Traffic, error) {
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
 	defer func() { _ = rdb.Close() }()
 	hc, err := jarClient()
 	if err != nil {
@@ -94,13 +101,13 @@ func EaselTraffic(ctx context.Context, bin, dir string, replicas, views int, dat
 	var ws struct {
 		CSRF string `json:"csrf_token"`
 	}
-	if err := getJSON(ctx, hc, c.URL()+"/api/v1/workspace", &ws); err != nil {
+	if err := get(ctx, hc, base+"/api/v1/workspace", &ws); err != nil {
 		return Traffic{}, err
 	}
-	if err := postImage(ctx, hc, c.URL()+"/api/v1/image", ws.CSRF, data); err != nil {
+	if err := postImage(ctx, hc, base+"/api/v1/image", ws.CSRF, data); err != nil {
 		return Traffic{}, err
 	}
-	return measureViews(ctx, hc, c.URL()+"/image", rdb, replicas, views, len(data))
+	return measureViews(ctx, hc, base+"/image", rdb, first, views, len(data))
 }
 
 // measureViews measures first views (one per replica) together, then views
@@ -117,7 +124,7 @@ func measureViews(ctx context.Context, hc *http.Client, url string, rdb *redis.C
 		idleIn, idleOut = append(idleIn, in), append(idleOut, out)
 	}
 	baseIn, baseOut := Median(idleIn), Median(idleOut)
-	view := func() error { return getPage(ctx, hc, url) }
+	view := func() error { return get(ctx, hc, url, nil) }
 	in, out, err := delta(ctx, rdb, func() error {
 		for range first {
 			if err := view(); err != nil {
@@ -244,7 +251,9 @@ func jarClient() (*http.Client, error) {
 	return &http.Client{Jar: jar, Timeout: 60 * time.Second}, nil
 }
 
-func getJSON(ctx context.Context, hc *http.Client, url string, v any) error {
+// get GETs url and decodes the JSON answer into v, or reads and discards
+// the answer when v is nil.
+func get(ctx context.Context, hc *http.Client, url string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
@@ -257,24 +266,13 @@ func getJSON(ctx context.Context, hc *http.Client, url string, v any) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
-	return json.NewDecoder(resp.Body).Decode(v)
-}
-
-func getPage(ctx context.Context, hc *http.Client, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
+	if v == nil {
+		_, err = io.Copy(io.Discard, resp.Body)
+	} else {
+		err = json.NewDecoder(resp.Body).Decode(v)
 	}
-	resp, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("GET %s: %w", url, err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		return fmt.Errorf("GET %s: %w", url, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	return nil
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/gin-contrib/sessions"
 	stockredis "github.com/gin-contrib/sessions/redis"
 	"github.com/gin-gonic/gin"
-	"github.com/redis/go-redis/v9"
 )
 
 // inSessionServer is the design easel replaces, reduced to its core: the
@@ -93,20 +92,5 @@ func InSessionTraffic(ctx context.Context, dir string, views int, data []byte) (
 		return Traffic{}, err
 	}
 	defer srv.Close()
-	rdb := redis.NewClient(&redis.Options{Addr: rsrv.Addr})
-	defer func() { _ = rdb.Close() }()
-	hc, err := jarClient()
-	if err != nil {
-		return Traffic{}, err
-	}
-	var ws struct {
-		CSRF string `json:"csrf_token"`
-	}
-	if err := getJSON(ctx, hc, srv.URL+"/api/v1/workspace", &ws); err != nil {
-		return Traffic{}, err
-	}
-	if err := postImage(ctx, hc, srv.URL+"/api/v1/image", ws.CSRF, data); err != nil {
-		return Traffic{}, err
-	}
-	return measureViews(ctx, hc, srv.URL+"/image", rdb, 1, views, len(data))
+	return uploadAndMeasure(ctx, srv.URL, rsrv.Addr, 1, views, data)
 }
