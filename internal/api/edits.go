@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/easelhq/easel/internal/httpcache"
 	"github.com/easelhq/easel/internal/imaging"
 	"github.com/easelhq/easel/internal/problem"
 	"github.com/easelhq/easel/internal/session"
@@ -75,11 +76,7 @@ func (h *Handler) Render(c *gin.Context) {
 		problem.Write(c, err)
 		return
 	}
-	etag := `"` + r.Digest + `"`
-	c.Header("ETag", etag)
-	c.Header("Cache-Control", "private, no-cache")
-	if c.GetHeader("If-None-Match") == etag {
-		c.Status(http.StatusNotModified)
+	if httpcache.Validate(c, r.Digest, "private, no-cache") {
 		return
 	}
 	if c.Query("download") != "" {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/easelhq/easel/internal/blob"
+	"github.com/easelhq/easel/internal/httpcache"
 	"github.com/gin-gonic/gin"
 )
 
@@ -15,11 +16,7 @@ func (h *Handler) Blob(c *gin.Context) {
 		c.String(http.StatusNotFound, "no such image: a digest is 64 lower-case hex characters\n")
 		return
 	}
-	etag := `"` + d + `"`
-	c.Header("ETag", etag)
-	c.Header("Cache-Control", "public, max-age=31536000, immutable")
-	if c.GetHeader("If-None-Match") == etag {
-		c.Status(http.StatusNotModified)
+	if httpcache.Validate(c, d, "public, max-age=31536000, immutable") {
 		return
 	}
 	data, found, err := h.svc.Blobs.Get(c.Request.Context(), d)
