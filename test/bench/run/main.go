@@ -30,7 +30,7 @@ type settings struct {
 
 func main() {
 	var s settings
-	flag.StringVar(&s.out, "out", "BENCHMARKS.md", "the report to rewrite")
+	flag.StringVar(&s.out, "out", "BENCHMARKS.md", "the report to rewrite (relative to the module root)")
 	flag.StringVar(&s.work, "work", "", "directory for raw outputs and profiles (default: a new temporary one)")
 	flag.StringVar(&s.benchstat, "benchstat", "bin/benchstat", "the benchstat binary")
 	flag.IntVar(&s.sessionCount, "session-count", 5, "runs of every session store benchmark")
@@ -99,7 +99,11 @@ func run(ctx context.Context, s settings, command string) error {
 	}
 	r.elapsed = time.Since(start)
 	md := r.markdown()
-	if err := os.WriteFile(filepath.Join(root, s.out), []byte(md), 0o644); err != nil {
+	out := s.out
+	if !filepath.IsAbs(out) {
+		out = filepath.Join(root, out)
+	}
+	if err := os.WriteFile(out, []byte(md), 0o644); err != nil {
 		return err
 	}
 	log("wrote %s", s.out)
