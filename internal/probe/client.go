@@ -61,6 +61,7 @@ func newUser(id int, cfg Config, base *url.URL, rec *recorder) (*user, error) {
 		IdleConnTimeout:     30 * time.Second,
 		TLSHandshakeTimeout: 5 * time.Second,
 		ForceAttemptHTTP2:   true,
+		DisableKeepAlives:   cfg.Connections == ConnectionsPerRequest,
 	}
 	if cfg.Host != "" {
 		tr.TLSClientConfig = &tls.Config{ServerName: hostname(cfg.Host)}
@@ -191,7 +192,14 @@ func (u *user) do(ctx context.Context, step string, build func(context.Context) 
 }
 
 // classifyError names a connection-level failure for the report: refused,
-// reset (including a broken pipe), eof, timeout or other; "" for no error.
+// reset (including a broken pipe), eof, closed, timeout or other; "" for no
+// error.
+//
+// "closed" is Go's "use of closed network connection": the transport closed
+// the connection (its reader saw the peer close it) while the request was
+// being written on it. On a reused keep-alive connection that is the same
+// race as a reset or an EOF there: the proxy closed an idle connection (nginx
+// does on every reload) just as the request went out.
 func classifyError(err error) string {
 	var ne net.Error
 	switch {
@@ -203,6 +211,8 @@ func classifyError(err error) string {
 		return "reset"
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "eof"
+	case errors.Is(err, net.ErrClosed):
+		return "closed"
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return "timeout"
 	case errors.Is(err, context.Canceled):

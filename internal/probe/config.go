@@ -21,6 +21,20 @@ const (
 	FlowAPI = "api"
 )
 
+// Connection models accepted by Config.Connections.
+const (
+	// ConnectionsPerUser keeps each user's connections alive between
+	// requests, as a browser does. A per-connection balancer (a Kubernetes
+	// Service through kube-proxy, an L4 load balancer) then pins every user
+	// to one backend, which hides inconsistency between replicas.
+	ConnectionsPerUser = "per-user"
+	// ConnectionsPerRequest opens a new connection for every request, as
+	// many API clients, scripts and short-lived processes do. It makes a
+	// per-connection balancer spread one user's requests over backends, so
+	// that it shows what a per-request (L7) balancer shows.
+	ConnectionsPerRequest = "per-request"
+)
+
 // Config says what the probe does. The zero value is not usable: start from
 // DefaultConfig.
 type Config struct {
@@ -52,6 +66,9 @@ type Config struct {
 	Download bool
 	// Flow is FlowWeb or FlowAPI.
 	Flow string
+	// Connections is ConnectionsPerUser (keep-alive) or
+	// ConnectionsPerRequest (a new connection for every request).
+	Connections string
 	// SourceIPs are the local addresses users bind their connections to, user
 	// i taking SourceIPs[i % len]. Empty means the system's choice.
 	SourceIPs []net.IP
@@ -78,6 +95,7 @@ func DefaultConfig() Config {
 		Iterations:   5,
 		Edits:        2,
 		Flow:         FlowWeb,
+		Connections:  ConnectionsPerUser,
 		Retries:      3,
 		RetryBackoff: 100 * time.Millisecond,
 		Timeout:      15 * time.Second,
@@ -106,6 +124,8 @@ func (c Config) Validate() error {
 		return errors.New("edits must not be negative")
 	case c.Flow != FlowWeb && c.Flow != FlowAPI:
 		return fmt.Errorf("flow %q: want %q or %q", c.Flow, FlowWeb, FlowAPI)
+	case c.Connections != ConnectionsPerUser && c.Connections != ConnectionsPerRequest:
+		return fmt.Errorf("connections %q: want %q or %q", c.Connections, ConnectionsPerUser, ConnectionsPerRequest)
 	case c.Retries < 0:
 		return errors.New("retries must not be negative")
 	case c.Timeout <= 0:

@@ -36,7 +36,11 @@ type fakeCluster struct {
 	proxyErrors atomic.Int64
 	// host, when set, is the only Host the "ingress" routes; others get 404.
 	host string
+	// perConnection makes the "balancer" pick a replica per TCP connection,
+	// as kube-proxy does for a Service, instead of per request.
+	perConnection bool
 
+	conns    map[string]int // remote address -> replica, when perConnection
 	next     atomic.Int64
 	mu       sync.Mutex
 	sessions []map[string]*fakeSession
@@ -58,6 +62,25 @@ var fakePage = template.Must(template.New("p").Parse(`<!doctype html><html><head
 {{if .Digest}}<img alt="x" data-digest="{{.Digest}}" id="image" src="/blobs/{{.Digest}}">{{else if not .Upload}}<p id="no-image">No image in this session.</p>{{end}}
 <footer id="replica" data-served-by="{{.Name}}" data-session="{{.State}}">served by {{.Name}}</footer></body></html>`))
 
+// pick chooses the replica for a request from remote: round robin per
+// request, or per connection when perConnection is set.
+func (fc *fakeCluster) pick(remote string) int {
+	if !fc.perConnection {
+		return int(fc.next.Add(1)-1) % fc.replicas
+	}
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	idx, ok := fc.conns[remote]
+	if !ok {
+		idx = int(fc.next.Add(1)-1) % fc.replicas
+		if fc.conns == nil {
+			fc.conns = map[string]int{}
+		}
+		fc.conns[remote] = idx
+	}
+	return idx
+}
+
 func (fc *fakeCluster) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if fc.host != "" && r.Host != fc.host {
 		http.Error(w, "default backend - 404", http.StatusNotFound)
@@ -67,7 +90,7 @@ func (fc *fakeCluster) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad gateway", http.StatusBadGateway)
 		return
 	}
-	idx := int(fc.next.Add(1)-1) % fc.replicas
+	idx := fc.pick(r.RemoteAddr)
 	name := fmt.Sprintf("replica-%d", idx)
 	store := idx
 	if fc.shared {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -228,6 +230,53 @@ func TestHostHeader(t *testing.T) {
 	}
 }
 
+// TestConnectionModels runs memory sessions behind a per-connection
+// balancer (kube-proxy's way): keep-alive users stay on one replica and see
+// nothing wrong; users opening a connection per request land on every
+// replica and lose their state, as behind a per-request balancer.
+func TestConnectionModels(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		connections string
+		check       func(float64) bool
+		want        string
+	}{
+		{ConnectionsPerUser, func(c float64) bool { return c == 100 }, "100 (each user keeps its connection, so its replica)"},
+		{ConnectionsPerRequest, func(c float64) bool { return c < 50 }, "below 50 (every request may reach another replica)"},
+	} {
+		t.Run(tc.connections, func(t *testing.T) {
+			t.Parallel()
+			fc, srv := newFakeCluster(t, 3, false)
+			fc.perConnection = true
+			cfg := DefaultConfig()
+			cfg.URL, cfg.Users, cfg.Iterations, cfg.Edits = srv.URL, 6, 2, 1
+			cfg.Connections = tc.connections
+			res, err := Run(context.Background(), cfg, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.check(res.Consistency) {
+				t.Errorf("consistency %.1f%%, want %s; replicas %v", res.Consistency, tc.want, res.Replicas)
+			}
+			if res.Connections != tc.connections {
+				t.Errorf("the result says connections %q, want %q", res.Connections, tc.connections)
+			}
+			var text bytes.Buffer
+			if err := WriteText(&text, res); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(text.String(), "connections "+tc.connections) {
+				t.Errorf("the report does not say which connection model ran:\n%s", text.String())
+			}
+		})
+	}
+	cfg := DefaultConfig()
+	cfg.Connections = "pooled"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "per-request") {
+		t.Errorf("connections %q: error %v, want one naming the valid models", cfg.Connections, err)
+	}
+}
+
 func TestPageParsing(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -311,5 +360,36 @@ func TestRateDurationAndStop(t *testing.T) {
 			}
 			tc.check(t, res)
 		})
+	}
+}
+
+// TestStaleConnectionClassification: a request that broke on a reused
+// keep-alive connection before any answer (the proxy closed the idle
+// connection as the request went out: EOF, reset, or Go's "use of closed
+// network connection") is a resend a browser does silently; the same error
+// on a fresh connection, or another error, stays a visible failure.
+func TestStaleConnectionClassification(t *testing.T) {
+	t.Parallel()
+	closedWrite := &url.Error{Op: "Post", URL: "http://127.0.0.1:8080/image",
+		Err: &net.OpError{Op: "write", Net: "tcp", Err: net.ErrClosed}}
+	if got := classifyError(closedWrite); got != "closed" {
+		t.Fatalf("classifyError(%v) = %q, want closed", closedWrite, got)
+	}
+	rn := &Runner{cfg: DefaultConfig(), rec: newRecorder()}
+	for _, a := range []attemptRecord{
+		{step: "upload", failed: true, errKind: classifyError(closedWrite), errMsg: closedWrite.Error(), reused: true},
+		{step: "upload", failed: true, errKind: "eof", reused: true},
+		{step: "upload", failed: true, errKind: "closed", reused: false},
+		{step: "upload", failed: true, errKind: "refused", reused: true},
+	} {
+		rn.rec.attempt(a)
+	}
+	res := rn.result()
+	if res.FailedRequests != 4 || res.StaleConnectionFailures != 2 || res.VisibleFailures() != 2 {
+		t.Errorf("failed %d, stale %d, visible %d; want 4, 2 (closed and eof on reused connections), 2",
+			res.FailedRequests, res.StaleConnectionFailures, res.VisibleFailures())
+	}
+	if res.FailedByKind["closed-reused"] != 1 || res.FailedByKind["closed"] != 1 {
+		t.Errorf("failed by kind %v, want closed-reused 1 and closed 1", res.FailedByKind)
 	}
 }

@@ -227,7 +227,7 @@ th{background:#f4f4f4}td.l{text-align:left}.bad{color:#c0392b;font-weight:600}.g
 {{end}}</table>
 {{range .Runs}}
 <h2 id="{{.Name}}">{{.Name}}</h2>
-<p><code>{{.Result.URL}}</code>, {{.Result.Flow}} flow, {{.Result.Users}} users, {{.Result.Edits}} edits per flow, {{f1 .Result.Seconds}} s.
+<p><code>{{.Result.URL}}</code>, {{.Result.Flow}} flow, {{.Result.Users}} users, {{.Result.Edits}} edits per flow, connections {{.Result.Connections}}, {{f1 .Result.Seconds}} s.
 {{if .Expectation}}Expected: {{.Expectation}}.{{end}}</p>
 <div class="charts">
 {{template "chart" .Replicas}}

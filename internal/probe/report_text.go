@@ -14,7 +14,7 @@ func WriteText(w io.Writer, r *Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	p := func(format string, args ...any) { fmt.Fprintf(tw, format, args...) }
 
-	p("easel probe\t%s (%s flow, %d users, %d edits, %.1fs)\n", r.URL, r.Flow, r.Users, r.Edits, r.Seconds)
+	p("easel probe\t%s (%s flow, %d users, %d edits, connections %s, %.1fs)\n", r.URL, r.Flow, r.Users, r.Edits, r.Connections, r.Seconds)
 	p("consistency\t%.2f%%\t%d of %d flows saw their own state, %d broken\n", r.Consistency, r.Consistent, r.Flows, r.Broken)
 	p("session misses\t%d\n", r.Misses)
 	p("requests\t%d\t%d failed at the proxy or connection (%d on stale keep-alive connections), %d retries\n",

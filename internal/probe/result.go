@@ -12,13 +12,16 @@ import (
 // `easel probe --json`, which the cluster tests, `helm test` and the e2e
 // read.
 type Result struct {
-	URL        string  `json:"url"`
-	Flow       string  `json:"flow"`
-	Users      int     `json:"users"`
-	Iterations int     `json:"iterations,omitempty"`
-	Edits      int     `json:"edits"`
-	Download   bool    `json:"download"`
-	Seconds    float64 `json:"duration_seconds"`
+	URL  string `json:"url"`
+	Flow string `json:"flow"`
+	// Connections is the connection model: per-user (keep-alive) or
+	// per-request (a new connection for every request).
+	Connections string  `json:"connections"`
+	Users       int     `json:"users"`
+	Iterations  int     `json:"iterations,omitempty"`
+	Edits       int     `json:"edits"`
+	Download    bool    `json:"download"`
+	Seconds     float64 `json:"duration_seconds"`
 
 	// Flows is the number of flows run; Consistent of them saw the user's
 	// own state at every step, Broken did not.
@@ -41,7 +44,7 @@ type Result struct {
 	// got 502/503/504 from the proxy, whether or not a retry then worked.
 	FailedRequests int `json:"failed_requests"`
 	// FailedByKind splits FailedRequests: proxy-502/503/504, or the
-	// connection error (refused, reset, eof, timeout, other), suffixed
+	// connection error (refused, reset, eof, closed, timeout, other), suffixed
 	// "-reused" when it hit a reused keep-alive connection.
 	FailedByKind map[string]int `json:"failed_by_kind"`
 	// StaleConnectionFailures counts the failed requests that broke on a
@@ -153,6 +156,7 @@ func (rn *Runner) result() *Result {
 	res := &Result{
 		URL:                rn.cfg.URL,
 		Flow:               rn.cfg.Flow,
+		Connections:        rn.cfg.Connections,
 		Users:              rn.cfg.Users,
 		Edits:              rn.cfg.Edits,
 		Download:           rn.cfg.Download,
@@ -187,7 +191,7 @@ func (rn *Runner) result() *Result {
 			kind := a.errKind
 			if a.reused {
 				kind += "-reused"
-				if a.errKind == "eof" || a.errKind == "reset" {
+				if staleConnectionKind(a.errKind) {
 					res.StaleConnectionFailures++
 				}
 			}
@@ -264,4 +268,12 @@ func timeline(flows []flowRecord, total time.Duration) []TimeBucket {
 		}
 	}
 	return out
+}
+
+// staleConnectionKind reports whether a failure of this kind on a reused
+// keep-alive connection is the idle-connection race: the peer closed the
+// connection (eof, reset) or the transport saw it closed (closed) before any
+// response arrived. A browser resends such a request without telling the user.
+func staleConnectionKind(kind string) bool {
+	return kind == "eof" || kind == "reset" || kind == "closed"
 }

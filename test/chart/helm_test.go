@@ -146,6 +146,11 @@ func checkCommon(t *testing.T, objs []*unstructured.Unstructured) {
 	if len(args) == 0 || args[0] != "probe" || !slices.Contains(args, "--expect-consistency") {
 		t.Errorf("test pod args = %v, want easel probe ... --expect-consistency", args)
 	}
+	// Through a Service (per-connection balancing) only a new connection per
+	// request reveals memory sessions on several pods.
+	if i := slices.Index(args, "--connections"); i < 0 || i+1 >= len(args) || args[i+1] != "per-request" {
+		t.Errorf("test pod args = %v, want --connections per-request", args)
+	}
 }
 
 // containerEnv flattens the first container's env to name → value, where
