@@ -28,6 +28,31 @@ func featureCases() []featureCase {
 			},
 		},
 		{
+			// A Secure affinity cookie on a plain-HTTP ingress is never sent
+			// back, and the stickiness silently does nothing.
+			name: "traefik-sticky-over-http",
+			values: map[string]any{"replicaCount": 3, "session": map[string]any{"store": "memory"},
+				"affinity": map[string]any{"mode": "cookie", "provider": "traefik"},
+				"ingress":  map[string]any{"enabled": true}},
+			check: func(t *testing.T, objs []*unstructured.Unstructured) {
+				if got := find(objs, "Service", "easel").GetAnnotations()["traefik.ingress.kubernetes.io/service.sticky.cookie.secure"]; got != "false" {
+					t.Errorf("sticky cookie secure = %q on an ingress without TLS (cookie.secure auto), want false", got)
+				}
+			},
+		},
+		{
+			name: "traefik-sticky-over-tls",
+			values: map[string]any{"replicaCount": 3, "session": map[string]any{"store": "memory"},
+				"affinity": map[string]any{"mode": "cookie", "provider": "traefik"},
+				"ingress": map[string]any{"enabled": true, "tls": []any{map[string]any{"secretName": "easel-tls",
+					"hosts": []any{"easel.local"}}}}},
+			check: func(t *testing.T, objs []*unstructured.Unstructured) {
+				if got := find(objs, "Service", "easel").GetAnnotations()["traefik.ingress.kubernetes.io/service.sticky.cookie.secure"]; got != "true" {
+					t.Errorf("sticky cookie secure = %q on a TLS ingress (cookie.secure auto), want true", got)
+				}
+			},
+		},
+		{
 			name: "autoscaling",
 			values: map[string]any{"session": redisKeys(),
 				"autoscaling": map[string]any{"enabled": true, "minReplicas": 2, "maxReplicas": 6}},
