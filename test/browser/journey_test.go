@@ -114,9 +114,13 @@ func saveArtifacts(t *testing.T, p *Page) {
 }
 
 // TestJourneyRedisRoundRobin walks the whole journey with the shared
-// session store: every page works whichever replica serves it.
+// session store and JavaScript off: every page works whichever replica
+// serves it, and every tool works as a plain form.
 func TestJourneyRedisRoundRobin(t *testing.T) {
 	e := setup(t, cluster.StoreRedis)
+	if err := e.page.SetJavaScript(false); err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
 	j := &Journey{Page: e.page, PhotoPath: e.photoPath, Photo: e.photo, Background: "#2f9e44"}
 	res, err := j.Run()
@@ -137,6 +141,12 @@ func TestJourneyRedisRoundRobin(t *testing.T) {
 	}
 	if len(servedBy) < 2 {
 		t.Errorf("every page came from %v; round robin over 3 replicas should show at least two", servedBy)
+	}
+
+	// The journey must have been the no-JavaScript one: the editor's script
+	// marks <html class="js"> on every page it runs on.
+	if js, err := Eval[bool](e.page, `document.documentElement.classList.contains('js')`); err != nil || js {
+		t.Errorf("the page's script ran (html.js %v, err %v); this journey is the no-JavaScript one", js, err)
 	}
 
 	wantPages := []string{"/", "/image", "error"}
