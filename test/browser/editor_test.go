@@ -1,6 +1,8 @@
 package browser
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"math"
 	"strings"
 	"testing"
@@ -109,6 +111,14 @@ func TestEditorJavaScript(t *testing.T) {
 	}
 	if want := [4]int{fx, fy, w - fx, h - fy}; got != want {
 		t.Errorf("after a drag past the bottom-right corner the fields are %v, want %v (clamped to the %d×%d image)", got, want, w, h)
+	}
+
+	// Esc cancels the box: back to the whole image.
+	if err := p.Key(kb.Escape); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := p.CropFields(); err != nil || got != [4]int{0, 0, w, h} {
+		t.Errorf("after Esc the fields are %v (%v), want the whole image 0 0 %d %d", got, err, w, h)
 	}
 
 	// A click outside the box without a drag is an empty box, which cannot
@@ -258,6 +268,55 @@ func TestEditorJavaScript(t *testing.T) {
 		t.Errorf("a rotate by 720° shows %q next to the Rotate form (%v), want the API's detail naming the angle", detail, err)
 	}
 
+	// Straighten previews the rotation live and fills in the angle; Esc
+	// drops the preview.
+	if _, err := Eval[bool](p, `(document.getElementById('straighten').focus(), true)`); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := p.Key(kb.ArrowRight); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type turn struct {
+		Angle     string `json:"angle"`
+		Transform string `json:"transform"`
+	}
+	tr, err := Eval[turn](p, `({angle: document.getElementById('rotate-angle').value, transform: document.getElementById('image').style.transform})`)
+	if err != nil || tr.Angle != "0.3" || !strings.Contains(tr.Transform, "rotate(0.3deg)") {
+		t.Errorf("after straightening by 3 steps the angle field is %q and the preview's transform %q (%v); want 0.3 and a 0.3° turn", tr.Angle, tr.Transform, err)
+	}
+	if err := p.Key(kb.Escape); err != nil {
+		t.Fatal(err)
+	}
+	if tr, err := Eval[turn](p, `({transform: document.getElementById('image').style.transform})`); err != nil || tr.Transform != "" {
+		t.Errorf("after Esc the preview is still turned: %q (%v)", tr.Transform, err)
+	}
+
+	// Holding Compare shows the original; letting go shows the edit again.
+	cmp, err := p.RectOf("#compare")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type shown struct {
+		Src       string `json:"src"`
+		Comparing bool   `json:"comparing"`
+	}
+	read := `({src: new URL(document.getElementById('image').src).pathname, comparing: document.getElementById('frame').classList.contains('comparing')})`
+	at := Point{cmp.Left + cmp.Width/2, cmp.Top + cmp.Height/2}
+	if err := p.MouseDrag(at, at, func() error {
+		s, err := Eval[shown](p, read)
+		if err != nil || s.Src != "/blobs/"+sha256Hex(e.photo) || !s.Comparing {
+			t.Errorf("while Compare is held the image is %q (comparing %v, %v), want the original /blobs/%s", s.Src, s.Comparing, err, sha256Hex(e.photo))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Eval[shown](p, read); err != nil || s.Src != "/api/v1/workspace/render" || s.Comparing {
+		t.Errorf("after letting go of Compare the image is %q (comparing %v, %v), want the edited preview", s.Src, s.Comparing, err)
+	}
+
 	// A stale token (the session expired, or another tab replaced it): the
 	// page reloads and says why, instead of failing silently.
 	if err := p.navigate(script(`(() => {
@@ -360,4 +419,9 @@ func TestEditorPhone(t *testing.T) {
 		t.Errorf("the landed crop is %v, want %v", got, want)
 	}
 	notReloaded(t, p, "the touch crop")
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
