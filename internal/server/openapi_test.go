@@ -189,6 +189,18 @@ func TestEditAPIConformsAndBehaves(t *testing.T) {
 	if status, body := a.call("GET", "/api/v1/workspace/render?format=tiff", nil); status != 400 || !strings.Contains(string(body), "jpeg, png or webp") {
 		t.Errorf("render tiff: %d %s", status, body)
 	}
+	// The download's JPEG quality: lower is smaller; nonsense is a 400 that
+	// says the range.
+	_, low := a.call("GET", "/api/v1/workspace/render?size=full&format=jpeg&quality=20", nil)
+	_, high := a.call("GET", "/api/v1/workspace/render?size=full&format=jpeg&quality=95", nil)
+	if len(low) == 0 || len(low) >= len(high) {
+		t.Errorf("JPEG at quality 20 is %d bytes, at 95 %d; want the lower quality smaller", len(low), len(high))
+	}
+	for _, q := range []string{"0", "101", "high"} {
+		if status, body := a.call("GET", "/api/v1/workspace/render?format=jpeg&quality="+q, nil); status != 400 || !strings.Contains(string(body), "1 to 100") {
+			t.Errorf("render quality=%s: %d %s, want 400 naming the range", q, status, body)
+		}
+	}
 }
 
 // TestParallelEditsAcrossReplicas: 50 edits of one workspace sent at once
