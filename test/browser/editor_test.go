@@ -121,6 +121,20 @@ func TestEditorJavaScript(t *testing.T) {
 		t.Errorf("after Esc the fields are %v (%v), want the whole image 0 0 %d %d", got, err, w, h)
 	}
 
+	// The 16:9 preset turns the box into the largest 16:9 box it can.
+	if _, err := Eval[bool](p, `(document.querySelector('.presets [data-aspect="16:9"]').click(), true)`); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := p.CropFields(); err != nil || got[2] != w || math.Abs(float64(got[2])/float64(got[3])-16.0/9) > 0.01 {
+		t.Errorf("after 16:9 the fields are %v (%v), want a full-width 16:9 box", got, err)
+	}
+	if _, err := Eval[bool](p, `(document.querySelector('.presets [data-aspect=""]').click(), true)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Key(kb.Escape); err != nil {
+		t.Fatal(err)
+	}
+
 	// A click outside the box without a drag is an empty box, which cannot
 	// be applied.
 	outside := Point{math.Floor(img.Left + img.Width*0.1), math.Floor(img.Top + img.Height*0.1)}

@@ -499,6 +499,7 @@
 			let handle = e.target.dataset.handle || 'new';
 			if (handle === 'move' && this.full()) handle = 'new'; // nothing to move: draw a box instead
 			this.drag0 = {handle, p: this.point(e), r: {...this.rect}, id: e.pointerId};
+			if (handle === 'new') this.set({...this.drag0.p, w: 0, h: 0}); // a press outside the box starts a new one
 			this.area.setPointerCapture(e.pointerId);
 			(handle === 'new' ? this.move : e.target).focus({preventScroll: true});
 			this.area.classList.add('dragging');
