@@ -122,6 +122,20 @@ func (p *Page) Click(selector string) error {
 	return chromedp.Do(p.ctx, chromedp.Click(chromedp.CSS(selector)))
 }
 
+// ClickAtBottom scrolls the element matching selector to the bottom of
+// the screen (where a thumb reaches, and clear of the editor's sticky
+// image) and clicks its centre, so that whatever covers it takes the click
+// instead. (A touch tap would be truer, but a synthetic tap's click was
+// seen to be held back while the test asks the page anything.)
+func (p *Page) ClickAtBottom(selector string) error {
+	r, err := Eval[Rect](p, fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.scrollIntoView({block: 'end'});
+		const r = el.getBoundingClientRect(); return {left: r.left, top: r.top, width: r.width, height: r.height}; })()`, selector))
+	if err != nil {
+		return fmt.Errorf("finding %s: %w", selector, err)
+	}
+	return chromedp.Do(p.ctx, chromedp.MouseClickXY(r.Left+r.Width/2, r.Top+r.Height/2))
+}
+
 // Key presses key (e.g. "z") with modifiers on the focused element.
 func (p *Page) Key(key string, mods ...kb.Modifier) error {
 	return chromedp.Do(p.ctx, chromedp.KeyEvent(key, chromedp.KeyModifiers(mods...)))

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -353,14 +355,27 @@ func TestEditorJavaScript(t *testing.T) {
 
 // TestEditorPhone: on a 390-pixel-wide touch screen the page does not
 // scroll sideways, the image stays in view while a tool is used, the
-// controls are thumb-sized, and the crop box drags by touch.
+// controls are thumb-sized, and the crop box drags by touch. The photo is
+// 12 megapixels, so the preview is a scaled proxy and the box must still
+// land in the original's pixels exactly.
 func TestEditorPhone(t *testing.T) {
 	e := setup(t, cluster.StoreRedis)
 	p := e.page
+	photo, err := Photo(4000, 3000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.photo, e.photoPath = photo, filepath.Join(t.TempDir(), "big.jpg")
+	if err := os.WriteFile(e.photoPath, photo, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := p.EmulatePhone(390, 844); err != nil {
 		t.Fatal(err)
 	}
 	w, h := openEditor(t, e)
+	if ed, err := p.Editor(); err != nil || w != 4000 || h != 3000 || ed.NaturalWidth >= w {
+		t.Fatalf("the editor shows a %d×%d image with a %d px wide preview (%v); want 4000×3000 and a smaller proxy", w, h, ed.NaturalWidth, err)
+	}
 
 	type layout struct {
 		ScrollWidth int     `json:"scrollWidth"`
@@ -421,7 +436,7 @@ func TestEditorPhone(t *testing.T) {
 	if got, err := p.CropFields(); err != nil || got != want {
 		t.Fatalf("after the touch drag the fields show %v (%v), want %v", got, err, want)
 	}
-	if err := p.Click(`#crop-form button[type=submit]`); err != nil {
+	if err := p.ClickAtBottom(`#crop-form button[type=submit]`); err != nil {
 		t.Fatal(err)
 	}
 	st, err := p.WaitCursor(1)
