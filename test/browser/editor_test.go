@@ -270,6 +270,13 @@ func TestEditorJavaScript(t *testing.T) {
 	if _, err := p.WaitCursor(2); err != nil {
 		t.Fatalf("Ctrl+Shift+Z: %v", err)
 	}
+	// Once more is one too many: the page says so and changes nothing.
+	if err := p.Key("Z", kb.ModifierCtrl, kb.ModifierShift); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := p.WaitIdle(); s != "Nothing to redo." {
+		t.Errorf("Ctrl+Shift+Z at the newest edit says %q, want Nothing to redo.", s)
+	}
 	notReloaded(t, p, "undo and redo")
 
 	// A refused edit shows the API's detail next to its control.

@@ -139,6 +139,12 @@
 
 		move(action, form) {
 			const [path, done] = MOVES[action];
+			const cursor = +this.root.dataset.cursor, edits = +this.root.dataset.edits;
+			const none = {'/image/undo': cursor === 0 && 'Nothing to undo.', '/image/redo': cursor >= edits && 'Nothing to redo.'}[action];
+			if (none) { // a shortcut pressed once too often: say so rather than ask the server
+				this.say(none);
+				return this.queue;
+			}
 			return this.send(path, null, form || document.querySelector(`form[action="${action}"]`), () => done);
 		}
 
