@@ -239,3 +239,34 @@ func meanLuma(img image.Image) float64 {
 	}
 	return sum / n
 }
+
+// Shot is a screenshot of the element matching selector, decoded.
+func (p *Page) Shot(selector string) (image.Image, error) {
+	shot, err := chromedp.Run(p.ctx, chromedp.Screenshot(chromedp.CSS(selector)))
+	if err != nil {
+		return nil, fmt.Errorf("capturing %s: %w", selector, err)
+	}
+	return png.Decode(bytes.NewReader(shot))
+}
+
+// MeanAbsDiff is the mean absolute difference per colour channel (0–255)
+// between a and b over the part of them below the top fraction skip (where
+// the editor's "Live preview" badge sits). Images of different sizes are
+// compared over their common area.
+func MeanAbsDiff(a, b image.Image, skip float64) float64 {
+	r := a.Bounds().Intersect(b.Bounds())
+	r.Min.Y += int(float64(r.Dy()) * skip)
+	var sum, n float64
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			ar, ag, ab, _ := a.At(x, y).RGBA()
+			br, bg, bb, _ := b.At(x, y).RGBA()
+			sum += math.Abs(float64(ar>>8)-float64(br>>8)) + math.Abs(float64(ag>>8)-float64(bg>>8)) + math.Abs(float64(ab>>8)-float64(bb>>8))
+			n += 3
+		}
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return sum / n
+}

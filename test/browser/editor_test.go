@@ -3,6 +3,7 @@ package browser
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -463,4 +464,66 @@ func TestEditorPhone(t *testing.T) {
 func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// TestLivePreviewsMatchServer: for every adjustment with a live preview,
+// what the browser shows while the slider is held is what the server's
+// render shows once the edit lands — the preview does not promise a
+// different picture.
+func TestLivePreviewsMatchServer(t *testing.T) {
+	e := setup(t, cluster.StoreRedis)
+	p := e.page
+	openEditor(t, e)
+	if err := p.Click(`#tab-group-adjust`); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		op, value string
+		max       float64 // mean absolute difference per channel, 0–255
+	}{
+		{"brightness", "0.3", 2},
+		{"contrast", "0.4", 2},
+		{"saturation", "0.6", 2},
+		{"hue", "60", 2},
+		{"gamma", "1.8", 2},
+		{"blur", "20", 1.2},
+	} {
+		before, err := p.Shot("#image")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Eval[bool](p, fmt.Sprintf(`(() => { const r = document.getElementById('%s-v'); r.value = %q;
+			r.dispatchEvent(new Event('input', {bubbles: true})); return true; })()`, tc.op, tc.value)); err != nil {
+			t.Fatal(err)
+		}
+		live, err := p.Shot("#image")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Eval[bool](p, fmt.Sprintf(`(document.getElementById('%s-v').form.requestSubmit(), true)`, tc.op)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.WaitCursor(1); err != nil {
+			t.Fatalf("%s: %v", tc.op, err)
+		}
+		server, err := p.Shot("#image")
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, unedited := MeanAbsDiff(live, server, 0.15), MeanAbsDiff(before, server, 0.15)
+		t.Logf("%s %s: the server's render differs by %.2f per channel from the live preview, by %.2f from the unedited image", tc.op, tc.value, d, unedited)
+		if unedited < 3*tc.max {
+			t.Errorf("%s %s: the edit changes the image by only %.2f per channel; too little to tell a preview from none", tc.op, tc.value, unedited)
+		}
+		if d > tc.max {
+			t.Errorf("%s %s: the live preview differs from the server's render by %.2f per channel (0–255), want at most %.1f", tc.op, tc.value, d, tc.max)
+		}
+		// Back to the original for the next adjustment.
+		if _, err := Eval[bool](p, `(document.getElementById('quick-undo').click(), true)`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.WaitCursor(0); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -320,13 +320,28 @@
 			const svg = document.createElementNS(NS, 'svg');
 			svg.setAttribute('aria-hidden', 'true');
 			svg.setAttribute('class', 'fx');
-			const f = document.createElementNS(NS, 'filter');
-			f.id = 'easel-live';
-			f.setAttribute('color-interpolation-filters', 'sRGB');
+			const filter = (id, ...children) => {
+				const f = document.createElementNS(NS, 'filter');
+				f.id = id;
+				f.setAttribute('color-interpolation-filters', 'sRGB');
+				// The filter's region is the image itself, nothing around it.
+				for (const [k, v] of [['x', 0], ['y', 0], ['width', 1], ['height', 1]]) f.setAttribute(k, v);
+				f.append(...children);
+				svg.append(f);
+			};
 			const ct = document.createElementNS(NS, 'feComponentTransfer');
 			const funcs = ['feFuncR', 'feFuncG', 'feFuncB'].map(n => ct.appendChild(document.createElementNS(NS, n)));
-			f.append(ct);
-			svg.append(f);
+			filter('easel-live', ct);
+			// CSS blur() fades the image's edges into what is behind it; easel
+			// extends the edge pixels instead. Blurring, then making every pixel
+			// opaque again, weighs only the image's own pixels near an edge,
+			// which is what the server's render looks like.
+			this.gauss = document.createElementNS(NS, 'feGaussianBlur');
+			const opaque = document.createElementNS(NS, 'feComponentTransfer');
+			const a = opaque.appendChild(document.createElementNS(NS, 'feFuncA'));
+			a.setAttribute('type', 'discrete');
+			a.setAttribute('tableValues', '1');
+			filter('easel-blur', this.gauss, opaque);
 			document.body.append(svg);
 			return funcs;
 		}
@@ -347,7 +362,11 @@
 				saturation: () => `saturate(${1 + v})`,
 				hue: () => `hue-rotate(${v}deg)`,
 				gamma: () => this.transfer({type: 'gamma', amplitude: 1, exponent: 1 / v, offset: 0}),
-				blur: () => `blur(${(v * scale).toFixed(2)}px)`,
+				blur: () => {
+					// The preview is shown at scale; sigma is in the image's pixels.
+					this.gauss.setAttribute('stdDeviation', (v * scale).toFixed(2));
+					return 'url(#easel-blur)';
+				},
 			}[op];
 			this.set(f ? f() : '');
 		}
