@@ -100,6 +100,9 @@ type pageData struct {
 	PreviewW, PreviewH int
 	Adjustments        []adjustment
 	AIEnabled          bool
+	// Script loads the editor's script: on the editor, also when it shows
+	// no image, so that the message after an expired session can be shown.
+	Script bool
 	// The job page's.
 	Job     *compose.Job
 	Refresh int // seconds; the page reloads itself

@@ -1,6 +1,7 @@
 package browser
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp/kb"
 	"github.com/easelhq/easel/internal/cluster"
+	"github.com/redis/go-redis/v9"
 )
 
 // openEditor uploads the fixture with JavaScript on and returns the
@@ -361,6 +363,36 @@ func TestEditorJavaScript(t *testing.T) {
 	}
 	if st, err := p.Workspace(); err != nil || st.Cursor != 2 {
 		t.Errorf("the stale-token undo changed the workspace (cursor %d, %v)", st.Cursor, err)
+	}
+
+	// The session expires on the server (its key is gone from Redis) while
+	// the page is open: the next action reloads the page, which says so.
+	expireSessions(t, e.cluster.Redis().Addr)
+	if err := p.navigate(script(`document.getElementById('quick-undo').click()`), anyPath); err != nil {
+		t.Fatalf("an action after the session expired did not reload the page: %v", err)
+	}
+	ed, err = p.Editor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(ed.Flashes, " "), "session had expired") || ed.NoImage == "" {
+		t.Errorf("after the session expired the page shows messages %q and %q; want the reason for the reload and no image", ed.Flashes, ed.NoImage)
+	}
+}
+
+// expireSessions deletes every session from the Redis at addr, as their
+// idle timeout would.
+func expireSessions(t *testing.T, addr string) {
+	t.Helper()
+	ctx := context.Background()
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	defer func() { _ = rdb.Close() }()
+	keys, err := rdb.Keys(ctx, "easel:sess:*").Result()
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("listing the sessions in Redis: %v (%d keys)", err, len(keys))
+	}
+	if err := rdb.Del(ctx, keys...).Err(); err != nil {
+		t.Fatalf("deleting the sessions: %v", err)
 	}
 }
 
