@@ -99,7 +99,7 @@ test-browser: ## The browser journey in Chromium against a local cluster (3 repl
 	EASEL_REQUIRE_DEPS=1 $(GO) test -count=1 ./test/browser/...
 
 .PHONY: screenshots
-screenshots: ## Refresh docs/img/editor.png and comparison.png from the real pages (chromium, nginx, redis-server).
+screenshots: ## Refresh docs/img (editor, crop, adjust, phone, comparison) from the real pages (chromium, nginx, redis-server).
 	$(GO) run ./test/browser/screenshots --out docs/img
 
 .PHONY: e2e-kind

@@ -40,8 +40,11 @@ type WorkspaceView struct {
 	CSRFToken string           `json:"csrf_token"`
 	Image     *workspace.Image `json:"image"`
 	Edits     []imaging.Op     `json:"edits"`
-	Cursor    int              `json:"cursor"`
-	Current   *Size            `json:"current"`
+	// Labels says each edit in words, as the editor's history shows it
+	// ("crop 800×600 at 10,20"), so a page can update itself in place.
+	Labels  []string `json:"labels"`
+	Cursor  int      `json:"cursor"`
+	Current *Size    `json:"current"`
 }
 
 // Size is an image's dimensions.
@@ -117,10 +120,13 @@ func (h *Handler) Workspace(c *gin.Context) {
 // writeState answers with the workspace view (st may be nil: no image).
 func (h *Handler) writeState(c *gin.Context, status int, st *workspace.State) {
 	s := sessions.Default(c)
-	v := WorkspaceView{Edits: []imaging.Op{}}
+	v := WorkspaceView{Edits: []imaging.Op{}, Labels: []string{}}
 	if st != nil {
 		v.Image, v.Cursor = st.Original, st.Cursor
 		v.Edits = append(v.Edits, st.Ops...)
+		for _, op := range st.Ops {
+			v.Labels = append(v.Labels, op.String())
+		}
 		v.Current = &Size{Width: st.Width, Height: st.Height}
 	}
 	tok, err := session.CSRFToken(s)

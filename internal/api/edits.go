@@ -3,6 +3,7 @@ package api
 import (
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/easelhq/easel/internal/httpcache"
 	"github.com/easelhq/easel/internal/imaging"
@@ -54,7 +55,8 @@ func (h *Handler) Move(m workspace.Movement) gin.HandlerFunc {
 	}
 }
 
-// Render answers the edited image: ?size=preview|full&format=jpeg|png|webp.
+// Render answers the edited image: ?size=preview|full&format=jpeg|png|webp
+// and, for JPEG, &quality=1…100.
 func (h *Handler) Render(c *gin.Context) {
 	id, ok := h.workspaceID(c)
 	if !ok {
@@ -68,9 +70,15 @@ func (h *Handler) Render(c *gin.Context) {
 	if err == nil {
 		st, err = workspace.StateOf(w)
 	}
+	quality := workspace.DefaultQuality
+	if q, ok := c.GetQuery("quality"); ok && err == nil {
+		if quality, err = strconv.Atoi(q); err != nil {
+			err = problem.New(http.StatusBadRequest, "quality must be a whole number from 1 to 100 (JPEG only)")
+		}
+	}
 	var r *workspace.Rendered
 	if err == nil {
-		r, err = h.renderer.Render(c.Request.Context(), st, c.DefaultQuery("size", workspace.SizePreview), c.DefaultQuery("format", "jpeg"))
+		r, err = h.renderer.RenderQuality(c.Request.Context(), st, c.DefaultQuery("size", workspace.SizePreview), c.DefaultQuery("format", "jpeg"), quality)
 	}
 	if err != nil {
 		problem.Write(c, err)

@@ -113,6 +113,7 @@ func newAPIClient(t *testing.T, router routers.Router, base string) *apiClient {
 
 type stateJSON struct {
 	Edits   []map[string]any `json:"edits"`
+	Labels  []string         `json:"labels"`
 	Cursor  int              `json:"cursor"`
 	Current struct{ Width, Height int }
 }
@@ -144,15 +145,16 @@ func TestEditAPIConformsAndBehaves(t *testing.T) {
 		w, h   int
 		edits  int
 		cursor int
+		last   string // the newest edit's label, as the page's history shows it
 	}{
-		{"rotate", "POST", "/api/v1/workspace/edits", map[string]any{"op": "rotate", "angle": 90}, 200, 48, 64, 1, 1},
-		{"crop", "POST", "/api/v1/workspace/edits", map[string]any{"op": "crop", "x": 4, "y": 4, "width": 20, "height": 30}, 200, 20, 30, 2, 2},
-		{"crop outside", "POST", "/api/v1/workspace/edits", map[string]any{"op": "crop", "x": 10, "y": 10, "width": 900, "height": 900}, 400, 0, 0, 0, 0},
-		{"unknown op", "POST", "/api/v1/workspace/edits", map[string]any{"op": "melt"}, 400, 0, 0, 0, 0},
-		{"undo", "POST", "/api/v1/workspace/undo", nil, 200, 48, 64, 2, 1},
-		{"brightness drops the redo tail", "POST", "/api/v1/workspace/edits", map[string]any{"op": "brightness", "amount": 0.3}, 200, 48, 64, 2, 2},
-		{"redo at the end is a no-op", "POST", "/api/v1/workspace/redo", nil, 200, 48, 64, 2, 2},
-		{"reset", "POST", "/api/v1/workspace/reset", nil, 200, 64, 48, 0, 0},
+		{"rotate", "POST", "/api/v1/workspace/edits", map[string]any{"op": "rotate", "angle": 90}, 200, 48, 64, 1, 1, "rotate 90°"},
+		{"crop", "POST", "/api/v1/workspace/edits", map[string]any{"op": "crop", "x": 4, "y": 4, "width": 20, "height": 30}, 200, 20, 30, 2, 2, "crop 20×30 at 4,4"},
+		{"crop outside", "POST", "/api/v1/workspace/edits", map[string]any{"op": "crop", "x": 10, "y": 10, "width": 900, "height": 900}, 400, 0, 0, 0, 0, ""},
+		{"unknown op", "POST", "/api/v1/workspace/edits", map[string]any{"op": "melt"}, 400, 0, 0, 0, 0, ""},
+		{"undo", "POST", "/api/v1/workspace/undo", nil, 200, 48, 64, 2, 1, ""},
+		{"brightness drops the redo tail", "POST", "/api/v1/workspace/edits", map[string]any{"op": "brightness", "amount": 0.3}, 200, 48, 64, 2, 2, ""},
+		{"redo at the end is a no-op", "POST", "/api/v1/workspace/redo", nil, 200, 48, 64, 2, 2, ""},
+		{"reset", "POST", "/api/v1/workspace/reset", nil, 200, 64, 48, 0, 0, ""},
 	}
 	for _, s := range steps {
 		status, body := a.call(s.method, s.path, s.body)
@@ -169,6 +171,11 @@ func TestEditAPIConformsAndBehaves(t *testing.T) {
 		if st.Current.Width != s.w || st.Current.Height != s.h || len(st.Edits) != s.edits || st.Cursor != s.cursor {
 			t.Errorf("%s: %dx%d, %d edits, cursor %d; want %dx%d, %d, %d", s.name, st.Current.Width, st.Current.Height, len(st.Edits), st.Cursor, s.w, s.h, s.edits, s.cursor)
 		}
+		if len(st.Labels) != len(st.Edits) {
+			t.Errorf("%s: %d labels for %d edits", s.name, len(st.Labels), len(st.Edits))
+		} else if s.last != "" && st.Labels[len(st.Labels)-1] != s.last {
+			t.Errorf("%s: the newest label is %q, want %q", s.name, st.Labels[len(st.Labels)-1], s.last)
+		}
 	}
 	a.call("POST", "/api/v1/workspace/edits", map[string]any{"op": "rotate", "angle": 90})
 	status, img := a.call("GET", "/api/v1/workspace/render?size=full&format=png", nil)
@@ -181,6 +188,18 @@ func TestEditAPIConformsAndBehaves(t *testing.T) {
 	}
 	if status, body := a.call("GET", "/api/v1/workspace/render?format=tiff", nil); status != 400 || !strings.Contains(string(body), "jpeg, png or webp") {
 		t.Errorf("render tiff: %d %s", status, body)
+	}
+	// The download's JPEG quality: lower is smaller; nonsense is a 400 that
+	// says the range.
+	_, low := a.call("GET", "/api/v1/workspace/render?size=full&format=jpeg&quality=20", nil)
+	_, high := a.call("GET", "/api/v1/workspace/render?size=full&format=jpeg&quality=95", nil)
+	if len(low) == 0 || len(low) >= len(high) {
+		t.Errorf("JPEG at quality 20 is %d bytes, at 95 %d; want the lower quality smaller", len(low), len(high))
+	}
+	for _, q := range []string{"0", "101", "high"} {
+		if status, body := a.call("GET", "/api/v1/workspace/render?format=jpeg&quality="+q, nil); status != 400 || !strings.Contains(string(body), "1 to 100") {
+			t.Errorf("render quality=%s: %d %s, want 400 naming the range", q, status, body)
+		}
 	}
 }
 

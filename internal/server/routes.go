@@ -44,6 +44,7 @@ func (s *Server) routes() (*gin.Engine, error) {
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
 	r.GET("/api/openapi.yaml", func(c *gin.Context) { c.Data(http.StatusOK, "application/yaml", api.Spec) })
 	r.StaticFS("/static", web.Static())
+	r.GET("/assets/:name", pages.Asset) // content-hashed, cached for a year
 	r.GET("/blobs/:digest", pages.Blob)
 
 	// Session routes: the session is loaded before the handler runs.

@@ -63,7 +63,7 @@ func (h *Handler) Editor(c *gin.Context) {
 	if err == nil && w != nil {
 		st, err = workspace.StateOf(w)
 	}
-	d := pageData{Title: "Editor", State: st, Adjustments: adjustments, AIEnabled: h.aiEnabled}
+	d := pageData{Title: "Editor", State: st, Adjustments: adjustments, AIEnabled: h.aiEnabled, Script: true}
 	if err == nil && st != nil {
 		var r *workspace.Rendered
 		if r, err = h.renderer.Render(c.Request.Context(), st, workspace.SizePreview, "jpeg"); err == nil {

@@ -48,6 +48,7 @@ type Handler struct {
 	servedBy    string
 	maxUpload   int64
 	pages       map[string]*template.Template
+	assets      *assets
 }
 
 // Deps are what the pages need.
@@ -67,7 +68,12 @@ func New(deps Deps) (*Handler, error) {
 	h := &Handler{svc: deps.Service, renderer: deps.Renderer, composer: deps.Composer, aiEnabled: deps.AIEnabled,
 		previewEdge: deps.PreviewEdge, log: deps.Log, servedBy: deps.ServedBy, maxUpload: deps.MaxUpload,
 		pages: map[string]*template.Template{}}
-	funcs := template.FuncMap{"lower": strings.ToLower, "percent": func(f float64) float64 { return f * 100 }}
+	a, err := loadAssets()
+	if err != nil {
+		return nil, err
+	}
+	h.assets = a
+	funcs := template.FuncMap{"lower": strings.ToLower, "percent": func(f float64) float64 { return f * 100 }, "asset": a.url}
 	for _, page := range []string{"index", "image", "job", "error"} {
 		t, err := template.New(page).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/tools.html", "templates/"+page+".html")
 		if err != nil {
@@ -94,6 +100,9 @@ type pageData struct {
 	PreviewW, PreviewH int
 	Adjustments        []adjustment
 	AIEnabled          bool
+	// Script loads the editor's script: on the editor, also when it shows
+	// no image, so that the message after an expired session can be shown.
+	Script bool
 	// The job page's.
 	Job     *compose.Job
 	Refresh int // seconds; the page reloads itself

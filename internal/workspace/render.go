@@ -22,6 +22,9 @@ const (
 	SizeFull    = "full"
 )
 
+// DefaultQuality is the JPEG quality of renders that ask for none.
+const DefaultQuality = 90
+
 // ContentTypes maps an output format to its media type.
 var ContentTypes = map[string]string{"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
@@ -40,7 +43,6 @@ type Renderer struct {
 	svc         *Service
 	cache       RenderCache
 	previewEdge int
-	quality     int
 	flight      singleflight.Group
 	proxies     *proxyCache
 }
@@ -48,7 +50,7 @@ type Renderer struct {
 // NewRenderer returns a renderer whose previews have a long edge of at most
 // previewEdge pixels.
 func NewRenderer(svc *Service, cache RenderCache, previewEdge int) *Renderer {
-	return &Renderer{svc: svc, cache: cache, previewEdge: previewEdge, quality: 90, proxies: newProxyCache(8)}
+	return &Renderer{svc: svc, cache: cache, previewEdge: previewEdge, proxies: newProxyCache(8)}
 }
 
 // Rendered is an encoded render and its blob digest (a strong ETag).
@@ -59,15 +61,27 @@ type Rendered struct {
 }
 
 // Render returns st's image after its applied edits, at size (SizePreview or
-// SizeFull) in format (jpeg, png or webp).
+// SizeFull) in format (jpeg, png or webp), JPEG at [DefaultQuality].
 func (r *Renderer) Render(ctx context.Context, st *State, size, format string) (*Rendered, error) {
+	return r.RenderQuality(ctx, st, size, format, DefaultQuality)
+}
+
+// RenderQuality is [Renderer.Render] with a JPEG quality from 1 to 100;
+// PNG and WebP are lossless and ignore it.
+func (r *Renderer) RenderQuality(ctx context.Context, st *State, size, format string, quality int) (*Rendered, error) {
 	if _, ok := ContentTypes[format]; !ok {
 		return nil, &imaging.Error{Code: imaging.CodeInvalidOp, Field: "format", Message: "format must be jpeg, png or webp"}
 	}
 	if size != SizePreview && size != SizeFull {
 		return nil, &imaging.Error{Code: imaging.CodeInvalidOp, Field: "size", Message: "size must be preview or full"}
 	}
-	key, err := renderKey(st, size, format, r.previewEdge)
+	if quality < 1 || quality > 100 {
+		return nil, &imaging.Error{Code: imaging.CodeInvalidOp, Field: "quality", Message: fmt.Sprintf("quality must be from 1 to 100, got %d", quality)}
+	}
+	if format != imaging.FormatJPEG {
+		quality = DefaultQuality // one cached render per lossless format
+	}
+	key, err := renderKey(st, size, format, quality, r.previewEdge)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +95,7 @@ func (r *Renderer) Render(ctx context.Context, st *State, size, format string) (
 				return &Rendered{Data: data, Digest: d, Format: format}, nil
 			}
 		}
-		data, err := r.render(ctx, st, size, format)
+		data, err := r.render(ctx, st, size, format, quality)
 		if err != nil {
 			return nil, err
 		}
@@ -100,7 +114,7 @@ func (r *Renderer) Render(ctx context.Context, st *State, size, format string) (
 	return v.(*Rendered), nil
 }
 
-func (r *Renderer) render(ctx context.Context, st *State, size, format string) ([]byte, error) {
+func (r *Renderer) render(ctx context.Context, st *State, size, format string, quality int) ([]byte, error) {
 	base, full, err := r.base(ctx, st.Original, size)
 	if err != nil {
 		return nil, err
@@ -111,7 +125,7 @@ func (r *Renderer) render(ctx context.Context, st *State, size, format string) (
 		return nil, err
 	}
 	var buf bytes.Buffer
-	if err := imaging.Encode(&buf, out, format, r.quality); err != nil {
+	if err := imaging.Encode(&buf, out, format, quality); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
@@ -161,10 +175,15 @@ func (r *Renderer) resolve(ctx context.Context, digest string) (*image.NRGBA, er
 var ErrImageExpired = errors.New("the image has expired; upload it again")
 
 // renderKey names a render by everything it depends on.
-func renderKey(st *State, size, format string, edge int) (string, error) {
+func renderKey(st *State, size, format string, quality, edge int) (string, error) {
 	ops, err := json.Marshal(st.Applied())
 	if err != nil {
 		return "", fmt.Errorf("encoding edits: %w", err)
+	}
+	if quality != DefaultQuality {
+		// Only a non-default quality changes the key, so the renders cached
+		// before quality could be chosen stay valid.
+		format += "@q" + strconv.Itoa(quality)
 	}
 	h := sha256.New()
 	for _, part := range [][]byte{[]byte(st.Original.Digest), ops, []byte(size), []byte(format), []byte(strconv.Itoa(edge))} {

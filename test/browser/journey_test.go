@@ -114,11 +114,22 @@ func saveArtifacts(t *testing.T, p *Page) {
 }
 
 // TestJourneyRedisRoundRobin walks the whole journey with the shared
-// session store: every page works whichever replica serves it.
+// session store and JavaScript off: every page works whichever replica
+// serves it, and every tool works as a plain form.
 func TestJourneyRedisRoundRobin(t *testing.T) {
 	e := setup(t, cluster.StoreRedis)
+	if err := e.page.SetJavaScript(false); err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
-	j := &Journey{Page: e.page, PhotoPath: e.photoPath, Photo: e.photo, Background: "#2f9e44"}
+	// The journey must be the no-JavaScript one: the editor's script marks
+	// <html class="js"> when it runs.
+	scripted := true
+	j := &Journey{Page: e.page, PhotoPath: e.photoPath, Photo: e.photo, Background: "#2f9e44", AfterEdits: func() error {
+		var err error
+		scripted, err = Eval[bool](e.page, `document.documentElement.classList.contains('js') || !document.querySelector('script[src^="/assets/editor."]')`)
+		return err
+	}}
 	res, err := j.Run()
 	t.Logf("journey took %s; pages: %+v", time.Since(start).Round(time.Millisecond), res.Visits)
 	if err != nil {
@@ -137,6 +148,10 @@ func TestJourneyRedisRoundRobin(t *testing.T) {
 	}
 	if len(servedBy) < 2 {
 		t.Errorf("every page came from %v; round robin over 3 replicas should show at least two", servedBy)
+	}
+
+	if scripted {
+		t.Error("on the editor the script ran, or was not there to be switched off; this journey is the no-JavaScript one")
 	}
 
 	wantPages := []string{"/", "/image", "error"}

@@ -1,7 +1,8 @@
 // Command screenshots refreshes the pictures in docs/img from the real
 // pages: it starts a local cluster (three replicas behind nginx round robin,
 // real Redis), walks the browser tests' journey in Chromium and captures
-// the editor after a few edits (editor.png), then runs the strategy matrix,
+// the editor after a few edits (editor.png, crop.png mid-drag, adjust.png
+// with a live preview, phone.png at 390 px), then runs the strategy matrix,
 // writes the probe's HTML comparison report and captures it
 // (comparison.png). `make screenshots` runs it.
 package main
@@ -119,23 +120,94 @@ func editor(ctx, bctx context.Context, bin, dir, out string, stderr io.Writer) e
 		return fmt.Errorf("writing the photo: %w", err)
 	}
 	p := browser.NewPage(bctx, c.URL())
-	path := filepath.Join(out, "editor.png")
-	j := &browser.Journey{Page: p, PhotoPath: photoPath, Photo: photo, Background: "#2f9e44",
-		AfterEdits: func() error {
-			// The top of the page: the image, its history and the tools.
-			if err := chromedp.Do(bctx, chromedp.EmulateViewport(1280, 1110)); err != nil {
-				return fmt.Errorf("sizing the editor's viewport: %w", err)
-			}
-			png, err := chromedp.Run(bctx, chromedp.CaptureScreenshot())
-			if err != nil {
-				return fmt.Errorf("capturing the editor: %w", err)
-			}
-			return writePNG(path, png, stderr)
-		}}
+	// The journey is the no-JavaScript one (every edit a form post); the
+	// pictures are of the page as most users see it, with its script.
+	if err := p.SetJavaScript(false); err != nil {
+		return err
+	}
+	j := &browser.Journey{Page: p, PhotoPath: photoPath, Photo: photo, Background: "#2f9e44"}
 	if _, err := j.Run(); err != nil {
 		return fmt.Errorf("the journey: %w", err)
 	}
-	return nil
+	if err := p.SetJavaScript(true); err != nil {
+		return err
+	}
+	return editorPictures(bctx, p, out, stderr)
+}
+
+// editorPictures captures the editor with its script: the whole tool
+// column (editor.png), the crop box in the middle of a drag (crop.png), the
+// adjustments with a live preview (adjust.png) and a phone (phone.png).
+func editorPictures(bctx context.Context, p *browser.Page, out string, stderr io.Writer) error {
+	shot := func(name string) error {
+		png, err := chromedp.Run(bctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			return fmt.Errorf("capturing %s: %w", name, err)
+		}
+		return writePNG(filepath.Join(out, name), png, stderr)
+	}
+	if err := chromedp.Do(bctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+		return fmt.Errorf("sizing the editor's viewport: %w", err)
+	}
+	if err := p.Open("/image"); err != nil {
+		return err
+	}
+	// Back to the photo itself (the journey's composite replaced its sky),
+	// then a crop drawn with the mouse and applied with Enter.
+	if _, err := browser.Eval[bool](p, `(document.getElementById('reset').click(), true)`); err != nil {
+		return err
+	}
+	if _, err := p.WaitCursor(0); err != nil {
+		return err
+	}
+	img, err := p.RectOf("#image")
+	if err != nil {
+		return err
+	}
+	if err := p.MouseDrag(browser.Point{X: img.Left + img.Width*0.04, Y: img.Top + img.Height*0.08},
+		browser.Point{X: img.Left + img.Width*0.96, Y: img.Top + img.Height*0.97}, nil); err != nil {
+		return err
+	}
+	if err := p.Key("\r"); err != nil {
+		return err
+	}
+	if _, err := p.WaitCursor(1); err != nil {
+		return err
+	}
+	if err := shot("editor.png"); err != nil {
+		return err
+	}
+	img, err = p.RectOf("#image")
+	if err != nil {
+		return err
+	}
+	from := browser.Point{X: img.Left + img.Width*0.18, Y: img.Top + img.Height*0.22}
+	to := browser.Point{X: img.Left + img.Width*0.74, Y: img.Top + img.Height*0.83}
+	if err := p.MouseDrag(from, to, func() error { return shot("crop.png") }); err != nil {
+		return fmt.Errorf("dragging the crop box: %w", err)
+	}
+	if _, err := browser.Eval[bool](p, `(() => { document.getElementById('crop-cancel').click();
+		document.getElementById('tab-group-adjust').click();
+		const r = document.getElementById('saturation-v'); r.focus(); r.value = '0.5';
+		r.dispatchEvent(new Event('input', {bubbles: true})); return true; })()`); err != nil {
+		return fmt.Errorf("moving the saturation slider: %w", err)
+	}
+	if err := shot("adjust.png"); err != nil {
+		return err
+	}
+	if err := p.EmulatePhone(390, 844); err != nil {
+		return err
+	}
+	if err := p.Open("/image"); err != nil {
+		return err
+	}
+	if _, err := p.Editor(); err != nil {
+		return err
+	}
+	if err := shot("phone.png"); err != nil {
+		return err
+	}
+	return p.EmulatePhone(0, 0)
 }
 
 // writeReport runs the strategy matrix and writes the probe's HTML report.
