@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/easelhq/easel/internal/httpcache"
 )
 
 // assets are the embedded stylesheet and script under content-hashed
@@ -25,7 +27,7 @@ type assets struct {
 type asset struct {
 	data        []byte
 	contentType string
-	etag        string
+	hash        string
 }
 
 // loadAssets hashes every file of the embedded static folder.
@@ -44,7 +46,7 @@ func loadAssets() (*assets, error) {
 		name := path.Base(p)
 		ext := path.Ext(name)
 		hashed := strings.TrimSuffix(name, ext) + "." + hash + ext
-		a.byHash[hashed] = asset{data: data, contentType: mime.TypeByExtension(ext), etag: `"` + hash + `"`}
+		a.byHash[hashed] = asset{data: data, contentType: mime.TypeByExtension(ext), hash: hash}
 		a.urls[name] = "/assets/" + hashed
 		return nil
 	})
@@ -74,10 +76,7 @@ func (h *Handler) Asset(c *gin.Context) {
 		c.String(http.StatusNotFound, "no such asset: this page may come from an older release; reload it\n")
 		return
 	}
-	c.Header("Cache-Control", "public, max-age=31536000, immutable")
-	c.Header("ETag", f.etag)
-	if c.GetHeader("If-None-Match") == f.etag {
-		c.Status(http.StatusNotModified)
+	if httpcache.Validate(c, f.hash, "public, max-age=31536000, immutable") {
 		return
 	}
 	c.Data(http.StatusOK, f.contentType, f.data)
