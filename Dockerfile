@@ -1,7 +1,12 @@
-# syntax=docker/dockerfile:1
 # easel: a static Go binary on a distroless, non-root base.
 #
 #   docker build --build-arg VERSION=$(git describe --tags --always) -t easel .
+#
+# No "# syntax=" line, on purpose: it makes BuildKit pull the docker/dockerfile
+# frontend image before anything else, which fails on a machine that reaches no
+# registry (the local cluster's; see docs/local-cluster.md). Everything used
+# here, RUN --mount=type=cache included, is in the frontend built into BuildKit
+# since Docker 20.10, so the build is the same with or without network.
 #
 # The go build line uses exactly the flags of the Makefile's build target
 # (GO_BUILD_FLAGS, LDFLAGS); test/docker checks that the two agree.

@@ -67,10 +67,6 @@ helm-lint: ## helm lint --strict the chart with each charts/easel/ci values file
 chart-test: tools ## Chart: every strategy linted, rendered and created in a real kube-apiserver; kustomize, skaffold and Dockerfile agreement.
 	EASEL_HELM=$(HELM) KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) EASEL_REQUIRE_DEPS=1 $(GO) test -count=1 ./test/chart/ ./test/docker/
 
-.PHONY: docker-build
-docker-build: ## Build the container image $(IMAGE) (needs a Docker engine).
-	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) .
-
 .PHONY: fmt
 fmt: ## Format the code.
 	gofmt -w $(shell git ls-files '*.go')
@@ -102,7 +98,28 @@ test-browser: ## The browser journey in Chromium against a local cluster (3 repl
 screenshots: ## Refresh docs/img (editor, crop, adjust, phone, comparison) from the real pages (chromium, nginx, redis-server).
 	$(GO) run ./test/browser/screenshots --out docs/img
 
-.PHONY: e2e-kind
-e2e-kind: ## Run the kind e2e suite (needs Docker; E2E_CLUSTER, E2E_KEEP=1, E2E_INGRESS=traefik|ingress-nginx, E2E_STRATEGIES).
+.PHONY: cluster-up
+cluster-up: ## Start a real single-node Kubernetes on this machine (root; built from source; kubeconfig in bin/cluster/kubeconfig).
+	bash hack/cluster/cluster.sh check
+	bash hack/install-tools.sh cluster
+	bash hack/cluster/cluster.sh up
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local cluster: only what cluster-up started; unmount, restore the host.
+	bash hack/cluster/cluster.sh down
+
+.PHONY: image
+image: ## Build easel:dev from the Dockerfile (base images built locally if absent); load it into the local cluster if up.
+	IMAGE=easel:dev VERSION=$(VERSION) bash hack/cluster/images.sh easel
+
+E2E_TIMEOUT ?= 60m
+
+.PHONY: e2e
+e2e: ## The e2e suite on a real cluster: kind where Docker runs privileged containers, else the local cluster (E2E_PROVIDER, E2E_KUBECONFIG, E2E_README=1).
 	bash hack/install-tools.sh helm
-	$(GO) test -tags e2e -count=1 -timeout 60m -v -run TestKind ./test/e2e/
+	$(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -v -run TestE2E ./test/e2e/
+
+.PHONY: e2e-kind
+e2e-kind: ## The e2e suite on kind (needs Docker with privileged containers; E2E_CLUSTER, E2E_KEEP=1, E2E_INGRESS=traefik|ingress-nginx).
+	bash hack/install-tools.sh helm
+	E2E_PROVIDER=kind $(GO) test -tags e2e -count=1 -timeout $(E2E_TIMEOUT) -v -run TestE2E ./test/e2e/

@@ -5,12 +5,20 @@
 #   bin/k8s/kube-apiserver   built from k8s.io/kubernetes through hack/tools/kube
 #   bin/k8s/etcd             Debian's etcd-server (symlink) or built through hack/tools/etcd
 #
+# and, with the argument "cluster", what the local cluster (hack/cluster) runs:
+#
+#   bin/k8s/{kube-controller-manager,kube-scheduler,kubelet,kube-proxy,kubectl}
+#                            the same wrapper module, the same version
+#   bin/coredns              hack/tools/coredns: CoreDNS with kube-dns's plugins only
+#   bin/traefik              hack/tools/traefik: Traefik v3.5.4
+#
 # Nothing here downloads a prebuilt binary: everything comes from the Go module
 # proxy or Debian. A tool is only (re)built when its binary is missing, so a
 # second run takes well under a second (a binary of another version than the
 # pinned one is rebuilt too). Set FORCE=1 to rebuild everything.
 #
-# Usage: hack/install-tools.sh [helm] [kube-apiserver] [etcd] [crds]   (default: all)
+# Usage: hack/install-tools.sh [helm] [kube-apiserver] [etcd] [crds] [cluster]
+#        (default: all but cluster)
 #
 # Point controller-runtime's envtest at the result with
 #   export KUBEBUILDER_ASSETS="$PWD/bin/k8s"
@@ -57,23 +65,48 @@ install_helm() {
 	fi
 }
 
-# kube-apiserver cannot be go install'ed: k8s.io/kubernetes's go.mod replaces its
-# staging modules with local paths. hack/tools/kube requires it and maps every
-# k8s.io/<staging> module to the matching v0.Y.Z release instead.
-install_kube_apiserver() {
-	if need "${K8S_BIN}/kube-apiserver" || [[ "$("${K8S_BIN}/kube-apiserver" --version 2>/dev/null)" != "Kubernetes ${KUBE_VERSION}" ]]; then
-		log "building kube-apiserver from hack/tools/kube (several minutes on a cold build cache)"
-		# The version stamps kubernetes' own build sets (hack/lib/version.sh), so
-		# /version reports v1.37.2 rather than v0.0.0-master.
-		local v="${KUBE_VERSION#v}" ldflags="-s -w"
-		local pkg
-		for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-			ldflags+=" -X ${pkg}.gitVersion=${KUBE_VERSION} -X ${pkg}.gitMajor=${v%%.*}"
-			ldflags+=" -X ${pkg}.gitMinor=$(cut -d. -f2 <<<"${v}") -X ${pkg}.gitTreeState=clean"
-		done
-		timed bash -c "cd '${ROOT}/hack/tools/kube' && GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags='${ldflags}' -o '${K8S_BIN}/kube-apiserver' k8s.io/kubernetes/cmd/kube-apiserver"
+# The Kubernetes binaries cannot be go install'ed: k8s.io/kubernetes's go.mod
+# replaces its staging modules with local paths. hack/tools/kube requires it
+# and maps every k8s.io/<staging> module to the matching v0.Y.Z release instead.
+# build_kube builds the named commands (kube-apiserver, kubelet, ...) that are
+# missing or of another version, in one go build so that shared packages
+# compile once.
+build_kube() {
+	local todo=() cmd
+	for cmd in "$@"; do
+		local version_args=(--version)
+		[[ "${cmd}" != kubectl ]] || version_args=(version --client)
+		if need "${K8S_BIN}/${cmd}" || [[ "$("${K8S_BIN}/${cmd}" "${version_args[@]}" 2>/dev/null)" != *"${KUBE_VERSION}"* ]]; then
+			todo+=("k8s.io/kubernetes/cmd/${cmd}")
+		fi
+	done
+	if [[ ${#todo[@]} -eq 0 ]]; then
+		log "bin/k8s has $* (${KUBE_VERSION})"
+		return
+	fi
+	log "building ${todo[*]##*/} ${KUBE_VERSION} from hack/tools/kube (kube-apiserver alone: ~4-15 min on a cold build cache)"
+	# The version stamps kubernetes' own build sets (hack/lib/version.sh), so
+	# /version reports v1.37.2 rather than v0.0.0-master.
+	local v="${KUBE_VERSION#v}" ldflags="-s -w"
+	local pkg
+	for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+		ldflags+=" -X ${pkg}.gitVersion=${KUBE_VERSION} -X ${pkg}.gitMajor=${v%%.*}"
+		ldflags+=" -X ${pkg}.gitMinor=$(cut -d. -f2 <<<"${v}") -X ${pkg}.gitTreeState=clean"
+	done
+	local out="${K8S_BIN}/"
+	[[ ${#todo[@]} -gt 1 ]] || out="${K8S_BIN}/${todo[0]##*/}"
+	timed bash -c "cd '${ROOT}/hack/tools/kube' && GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags='${ldflags}' -o '${out}' ${todo[*]}"
+}
+
+# build_module builds the main package $2 of the wrapper module hack/tools/$1
+# into bin/$1, unless it is there.
+build_module() {
+	local name="$1" pkg="$2"
+	if need "${BIN}/${name}"; then
+		log "building ${name} from hack/tools/${name}"
+		timed bash -c "cd '${ROOT}/hack/tools/${name}' && GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o '${BIN}/${name}' ${pkg}"
 	else
-		log "bin/k8s/kube-apiserver present"
+		log "bin/${name} present"
 	fi
 }
 
@@ -107,18 +140,27 @@ install_crds() {
 	log "CRD modules in the module cache (gateway-api v1.6.3, prometheus-operator v0.85.0)"
 }
 
-# With arguments, install only the named tools: helm, kube-apiserver, etcd, crds.
+# With arguments, install only the named tools: helm, kube-apiserver, etcd,
+# crds, or cluster (what hack/cluster/cluster.sh runs: every Kubernetes
+# component, kubectl, CoreDNS and Traefik).
 if [[ $# -eq 0 ]]; then
 	set -- helm kube-apiserver etcd crds
 fi
 for tool in "$@"; do
 	case "${tool}" in
 	helm) install_helm ;;
-	kube-apiserver) install_kube_apiserver ;;
+	kube-apiserver) build_kube kube-apiserver ;;
 	etcd) install_etcd ;;
 	crds) install_crds ;;
+	cluster)
+		build_kube kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl
+		# CoreDNS with only the plugins kube-dns needs (see its main.go).
+		build_module coredns .
+		# Traefik v3.5.4: the newest Traefik whose dependencies the module proxy serves.
+		build_module traefik github.com/traefik/traefik/v3/cmd/traefik
+		;;
 	*)
-		log "unknown tool ${tool} (want helm, kube-apiserver, etcd or crds)"
+		log "unknown tool ${tool} (want helm, kube-apiserver, etcd, crds or cluster)"
 		exit 2
 		;;
 	esac
