@@ -15,8 +15,9 @@ const BalanceTolerance = 0.15
 
 // CheckSteady checks a run with a fixed number of replicas and no pod
 // dying: memory + round robin breaks most flows, cookie affinity keeps every
-// flow, Redis + round robin keeps every flow and spreads the requests
-// evenly over replicas.
+// flow, ClientIP affinity keeps every flow by sending every user (all from
+// one address) to one pod, Redis + round robin keeps every flow and spreads
+// the requests evenly over replicas.
 func CheckSteady(s Strategy, res *probe.Result, replicas int) error {
 	if err := ran(res); err != nil {
 		return err
@@ -27,6 +28,8 @@ func CheckSteady(s Strategy, res *probe.Result, replicas int) error {
 		errs = append(errs, consistencyBelow(res, 50))
 	case "memory-cookie":
 		errs = append(errs, consistencyAll(res))
+	case "memory-clientip":
+		errs = append(errs, consistencyAll(res), pinned(res))
 	case "redis-rr":
 		errs = append(errs, consistencyAll(res), Balanced(res, replicas, BalanceTolerance))
 	default:
@@ -36,9 +39,10 @@ func CheckSteady(s Strategy, res *probe.Result, replicas int) error {
 }
 
 // CheckChaos checks a run during which a pod was deleted, the rollout
-// restarted and the Deployment scaled: Redis keeps every flow, memory +
-// round robin still breaks most. Cookie affinity loses the users of the
-// pods that died; that is what the comparison shows, so it is not checked.
+// restarted and the Deployment scaled: Redis keeps every flow and no request
+// fails in a way a user would see; memory + round robin still breaks most;
+// affinity (cookie or ClientIP) loses the work of the users whose pod died
+// (the restart replaces every pod, so some flow in progress must break).
 func CheckChaos(s Strategy, res *probe.Result) error {
 	if err := ran(res); err != nil {
 		return err
@@ -46,12 +50,30 @@ func CheckChaos(s Strategy, res *probe.Result) error {
 	switch s.Name {
 	case "memory-rr":
 		return consistencyBelow(res, 50)
-	case "memory-cookie":
+	case "memory-cookie", "memory-clientip":
+		if res.Broken == 0 {
+			return fmt.Errorf("no flow broke while pods died (%d flows, events %v): with memory sessions the users of a deleted pod must lose their work", res.Flows, res.Events)
+		}
 		return nil
 	case "redis-rr":
-		return consistencyAll(res)
+		var errs []error
+		errs = append(errs, consistencyAll(res))
+		if n := res.VisibleFailures(); n > 0 {
+			errs = append(errs, fmt.Errorf("%d requests failed in a way a user would see (%v: %q); only stale keep-alive resends are expected", n, res.FailedByKind, res.FailureSamples))
+		}
+		return errors.Join(errs...)
 	}
 	return fmt.Errorf("no expectations for strategy %q", s.Name)
+}
+
+// pinned requires one replica to have served every request: what ClientIP
+// affinity does to users who share an address (here, the probe's host; in
+// life, everyone behind one NAT).
+func pinned(res *probe.Result) error {
+	if len(res.Replicas) != 1 {
+		return fmt.Errorf("%d replicas served requests (%v), want 1: every user shares one client address", len(res.Replicas), res.Replicas)
+	}
+	return nil
 }
 
 // ran fails a run that completed no flow or reached no replica: then the

@@ -30,6 +30,8 @@ func TestCheckSteady(t *testing.T) {
 		{"memory rr shows the bug", "memory-rr", result(10, 60, even), ""},
 		{"memory rr without the bug", "memory-rr", result(60, 60, map[string]int{"easel-a": 300}), "want below 50%"},
 		{"cookie keeps every flow", "memory-cookie", result(60, 60, skewed), ""},
+		{"clientIP keeps every flow on one pod", "memory-clientip", result(60, 60, map[string]int{"easel-b": 300}), ""},
+		{"clientIP spread over pods", "memory-clientip", result(60, 60, even), "3 replicas served requests (map[easel-a:100 easel-b:104 easel-c:96]), want 1"},
 		{"cookie lost a flow", "memory-cookie", result(59, 60, skewed), "consistency 98.33%, want 100%"},
 		{"redis consistent and balanced", "redis-rr", result(60, 60, even), ""},
 		{"redis unbalanced", "redis-rr", result(60, 60, skewed), "easel-a served 50.0% of requests"},
@@ -67,6 +69,10 @@ func TestCheckChaos(t *testing.T) {
 		{"redis survives", "redis-rr", result(90, 90, three), ""},
 		{"redis lost flows", "redis-rr", result(85, 90, three), "want 100%"},
 		{"cookie loses the dead pods' users", "memory-cookie", result(70, 90, three), ""},
+		{"cookie lost nobody while pods died", "memory-cookie", result(90, 90, three), "no flow broke"},
+		{"clientIP loses the dead pods' users", "memory-clientip", result(80, 90, three), ""},
+		{"redis with a failure users see", "redis-rr", withFailures(result(90, 90, three), 3, 1), "2 requests failed in a way a user would see"},
+		{"redis with stale resends only", "redis-rr", withFailures(result(90, 90, three), 2, 2), ""},
 		{"memory rr", "memory-rr", result(20, 90, three), ""},
 		{"memory rr too good", "memory-rr", result(80, 90, three), "want below 50%"},
 	}
@@ -105,4 +111,12 @@ func TestBalanced(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withFailures records failed requests, stale of them being resends on a
+// reused keep-alive connection.
+func withFailures(r *probe.Result, failed, stale int) *probe.Result {
+	r.FailedRequests, r.StaleConnectionFailures = failed, stale
+	r.FailedByKind = map[string]int{"proxy-502": failed - stale, "eof-reused": stale}
+	return r
 }

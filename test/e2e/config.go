@@ -1,11 +1,27 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+)
+
+// Cluster providers: where the suite gets its cluster.
+const (
+	// ProviderLocal is the single-node cluster of hack/cluster (`make
+	// cluster-up`): Kubernetes built from source running on this machine,
+	// images built here, Traefik on http://127.0.0.1:30080. It needs root
+	// and no registry.
+	ProviderLocal = "local"
+	// ProviderKind creates a kind cluster: it needs a Docker engine that can
+	// run privileged containers, and registries to pull from.
+	ProviderKind = "kind"
+	// ProviderKubeconfig uses any cluster given by E2E_KUBECONFIG, with the
+	// image already available to it and an ingress controller at E2E_URL.
+	ProviderKubeconfig = "kubeconfig"
 )
 
 // Ingress controllers the suite can install.
@@ -31,6 +47,17 @@ const DefaultClusterName = "easel-e2e"
 // Config is the suite's configuration, read from E2E_* variables by
 // LoadConfig.
 type Config struct {
+	// Provider is ProviderLocal, ProviderKind or ProviderKubeconfig
+	// (E2E_PROVIDER; empty: chosen by ChooseProvider).
+	Provider string
+	// Kubeconfig is the cluster of ProviderKubeconfig (E2E_KUBECONFIG).
+	Kubeconfig string
+	// RedisImage, when set (E2E_REDIS_IMAGE), replaces the chart's Redis
+	// image; the local provider sets the one it builds.
+	RedisImage string
+	// Readme (E2E_README=1) rewrites README.md's "measured on Kubernetes"
+	// table from this run's results.
+	Readme bool
 	// ClusterName is the kind cluster; Existing is true when E2E_CLUSTER
 	// named it, and the suite then neither creates nor deletes it.
 	ClusterName string
@@ -58,6 +85,9 @@ type Config struct {
 	Users int
 	// RolloutTimeout bounds every wait for a rollout (E2E_ROLLOUT_TIMEOUT).
 	RolloutTimeout time.Duration
+	// urlGiven records that E2E_URL set URL, which then wins over the
+	// provider's default.
+	urlGiven bool
 	// Root is the repository root; Helm the helm binary (E2E_HELM, default
 	// bin/helm); Artifacts the folder for probe reports and, on failure,
 	// cluster logs (E2E_ARTIFACTS, default test/artifacts/e2e-<time>).
@@ -66,8 +96,9 @@ type Config struct {
 
 // LoadConfig reads the configuration through getenv (os.Getenv in the
 // suite) for the repository at root; now names the default artifacts
-// folder.
+// folder. An empty E2E_PROVIDER is left empty, for ChooseProvider.
 func LoadConfig(getenv func(string) string, root string, now time.Time) (Config, error) {
+	var err error
 	c := Config{
 		ClusterName:    DefaultClusterName,
 		Ingress:        IngressTraefik,
@@ -79,15 +110,37 @@ func LoadConfig(getenv func(string) string, root string, now time.Time) (Config,
 		Helm:           filepath.Join(root, "bin", "helm"),
 		Artifacts:      filepath.Join(root, "test", "artifacts", "e2e-"+now.UTC().Format("20060102-150405")),
 	}
+	c.Provider, c.Kubeconfig, c.RedisImage = getenv("E2E_PROVIDER"), getenv("E2E_KUBECONFIG"), getenv("E2E_REDIS_IMAGE")
+	switch c.Provider {
+	case "", ProviderLocal, ProviderKind, ProviderKubeconfig:
+	default:
+		return Config{}, fmt.Errorf("E2E_PROVIDER=%q: want %q, %q or %q", c.Provider, ProviderLocal, ProviderKind, ProviderKubeconfig)
+	}
+	if c.Provider == "" && c.Kubeconfig != "" {
+		c.Provider = ProviderKubeconfig
+	}
+	if c.Provider == ProviderKubeconfig {
+		if c.Kubeconfig == "" {
+			return Config{}, errors.New("E2E_PROVIDER=kubeconfig needs E2E_KUBECONFIG, the path of the cluster's kubeconfig")
+		}
+		if getenv("E2E_URL") == "" {
+			return Config{}, errors.New("E2E_KUBECONFIG needs E2E_URL, where the cluster's ingress controller answers (e.g. http://203.0.113.7)")
+		}
+		c.SkipBuild = true
+	}
+	if c.Readme, err = boolEnv(getenv, "E2E_README"); err != nil {
+		return Config{}, err
+	}
 	if v := getenv("E2E_CLUSTER"); v != "" {
 		c.ClusterName, c.Existing = v, true
 	}
-	var err error
 	if c.Keep, err = boolEnv(getenv, "E2E_KEEP"); err != nil {
 		return Config{}, err
 	}
-	if c.SkipBuild, err = boolEnv(getenv, "E2E_SKIP_BUILD"); err != nil {
+	if skip, err := boolEnv(getenv, "E2E_SKIP_BUILD"); err != nil {
 		return Config{}, err
+	} else if skip {
+		c.SkipBuild = true
 	}
 	if v := getenv("E2E_INGRESS"); v != "" {
 		c.Ingress = v
@@ -120,7 +173,10 @@ func LoadConfig(getenv func(string) string, root string, now time.Time) (Config,
 	}
 	c.NodeImage = getenv("E2E_KIND_NODE_IMAGE")
 	if v := getenv("E2E_URL"); v != "" {
-		c.URL = strings.TrimRight(v, "/")
+		c.URL, c.urlGiven = strings.TrimRight(v, "/"), true
+	}
+	if c.Provider != "" {
+		c = c.WithProvider(c.Provider)
 	}
 	if v := getenv("E2E_PROBE_USERS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -143,6 +199,67 @@ func LoadConfig(getenv func(string) string, root string, now time.Time) (Config,
 		c.Artifacts = v
 	}
 	return c, nil
+}
+
+// WithProvider returns c set up for provider p: the local cluster's ingress
+// answers on LocalIngressURL unless E2E_URL said otherwise.
+func (c Config) WithProvider(p string) Config {
+	c.Provider = p
+	if p == ProviderLocal && !c.urlGiven {
+		c.URL = LocalIngressURL
+	}
+	return c
+}
+
+// LocalIngressURL is where the local cluster's Traefik answers on the host.
+const LocalIngressURL = "http://127.0.0.1:30080"
+
+// Host says what ChooseProvider needs to know of the machine.
+type Host struct {
+	// DockerAnswers: a Docker engine answers.
+	DockerAnswers bool
+	// PrivilegedContainers: docker run --privileged can work, i.e. this
+	// process's capability bounding set is full (kind's nodes need every
+	// capability; a sandbox that drops one, such as CAP_SYS_RESOURCE, makes
+	// runc fail with "unable to apply caps").
+	PrivilegedContainers bool
+	// Root: the local cluster can be started (it needs root).
+	Root bool
+}
+
+// ChooseProvider picks the provider when E2E_PROVIDER names none: kind where
+// Docker can run privileged containers, the local cluster otherwise. It
+// explains a machine that can run neither.
+func ChooseProvider(c Config, h Host) (string, error) {
+	switch {
+	case c.Provider != "":
+		return c.Provider, nil
+	case h.DockerAnswers && h.PrivilegedContainers:
+		return ProviderKind, nil
+	case h.Root:
+		return ProviderLocal, nil
+	}
+	return "", errors.New("no cluster for the e2e suite: kind needs a Docker engine that can run privileged containers, " +
+		"the local cluster (make cluster-up) needs root; or point E2E_KUBECONFIG (and E2E_URL) at a cluster of yours")
+}
+
+// FullCapabilityBoundingSet reports whether the bounding set in a
+// /proc/self/status text (CapBnd, hexadecimal) holds every capability up to
+// lastCap (/proc/sys/kernel/cap_last_cap).
+func FullCapabilityBoundingSet(status string, lastCap int) bool {
+	for _, line := range strings.Split(status, "\n") {
+		v, ok := strings.CutPrefix(line, "CapBnd:")
+		if !ok {
+			continue
+		}
+		bnd, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		if err != nil || lastCap < 0 || lastCap > 62 {
+			return false
+		}
+		want := uint64(1)<<(lastCap+1) - 1
+		return bnd&want == want
+	}
+	return false
 }
 
 // boolEnv reads a 0/1 (or false/true) variable; empty is false.

@@ -42,6 +42,24 @@ func TestLoadConfig(t *testing.T) {
 		{name: "bad users", env: map[string]string{"E2E_PROBE_USERS": "0"}, wantErr: "E2E_PROBE_USERS"},
 		{name: "bad timeout", env: map[string]string{"E2E_ROLLOUT_TIMEOUT": "soon"}, wantErr: "E2E_ROLLOUT_TIMEOUT"},
 		{name: "untagged image", env: map[string]string{"E2E_IMAGE": "easel"}, wantErr: "want repository:tag"},
+		{name: "local provider", env: map[string]string{"E2E_PROVIDER": "local", "E2E_README": "1"}, check: func(t *testing.T, c Config) {
+			if c.Provider != ProviderLocal || c.URL != LocalIngressURL || !c.Readme || c.SkipBuild {
+				t.Errorf("config = %+v", c)
+			}
+		}},
+		{name: "local provider, own URL", env: map[string]string{"E2E_PROVIDER": "local", "E2E_URL": "http://127.0.0.1:8081"}, check: func(t *testing.T, c Config) {
+			if c.URL != "http://127.0.0.1:8081" {
+				t.Errorf("URL = %q, want E2E_URL's", c.URL)
+			}
+		}},
+		{name: "any cluster by kubeconfig", env: map[string]string{"E2E_KUBECONFIG": "/k/config", "E2E_URL": "http://203.0.113.7"}, check: func(t *testing.T, c Config) {
+			if c.Provider != ProviderKubeconfig || c.Kubeconfig != "/k/config" || !c.SkipBuild || c.URL != "http://203.0.113.7" {
+				t.Errorf("config = %+v", c)
+			}
+		}},
+		{name: "kubeconfig without URL", env: map[string]string{"E2E_KUBECONFIG": "/k/config"}, wantErr: "E2E_URL"},
+		{name: "kubeconfig provider without kubeconfig", env: map[string]string{"E2E_PROVIDER": "kubeconfig"}, wantErr: "E2E_KUBECONFIG"},
+		{name: "bad provider", env: map[string]string{"E2E_PROVIDER": "minikube"}, wantErr: `E2E_PROVIDER="minikube"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,6 +115,7 @@ func TestStrategyValues(t *testing.T) {
 		{"memory-rr", IngressTraefik, "traefik", "traefik", false},
 		{"memory-cookie", IngressNginx, "ingress-nginx", "nginx", false},
 		{"redis-rr", IngressTraefik, "traefik", "traefik", true},
+		{"memory-clientip", IngressTraefik, "service", "traefik", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.strategy+"/"+tt.ingress, func(t *testing.T) {
@@ -105,16 +124,72 @@ func TestStrategyValues(t *testing.T) {
 			if !ok {
 				t.Fatalf("no strategy %q", tt.strategy)
 			}
-			v := s.Values(tt.ingress, "easel", "e2e")
+			v := s.Values(tt.ingress, "easel", "e2e", "easel.local/redis:7.0.15")
 			aff := v["affinity"].(map[string]any)
 			ing := v["ingress"].(map[string]any)
 			if aff["provider"] != tt.provider || aff["mode"] != s.Affinity || ing["className"] != tt.class ||
 				v["redis"].(map[string]any)["enabled"] != tt.redis || v["session"].(map[string]any)["store"] != s.Store {
 				t.Errorf("values = %v", v)
 			}
+			if img := v["redis"].(map[string]any)["image"].(map[string]any); img["repository"] != "easel.local/redis" || img["tag"] != "7.0.15" {
+				t.Errorf("redis image = %v, want easel.local/redis:7.0.15", img)
+			}
 		})
 	}
 	if _, ok := StrategyNamed("nope"); ok {
 		t.Error(`StrategyNamed("nope") found one`)
+	}
+}
+
+func TestChooseProvider(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		explicit string
+		host     Host
+		want     string
+		wantErr  bool
+	}{
+		{"explicit wins", ProviderKind, Host{Root: true}, ProviderKind, false},
+		{"docker with every capability: kind", "", Host{DockerAnswers: true, PrivilegedContainers: true, Root: true}, ProviderKind, false},
+		{"docker in a sandbox without privileged containers: local", "", Host{DockerAnswers: true, Root: true}, ProviderLocal, false},
+		{"no docker, root: local", "", Host{Root: true}, ProviderLocal, false},
+		{"neither", "", Host{DockerAnswers: true}, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := ChooseProvider(Config{Provider: tt.explicit}, tt.host)
+			if got != tt.want || (err != nil) != tt.wantErr {
+				t.Errorf("ChooseProvider = %q, %v; want %q (error %v)", got, err, tt.want, tt.wantErr)
+			}
+			if err != nil && !strings.Contains(err.Error(), "E2E_KUBECONFIG") {
+				t.Errorf("the error does not say how to bring a cluster: %v", err)
+			}
+		})
+	}
+}
+
+// TestFullCapabilityBoundingSet reads /proc/self/status as this machine's
+// sandbox has it (CAP_SYS_RESOURCE, bit 24, missing: docker run --privileged
+// fails) and as an ordinary root shell has it.
+func TestFullCapabilityBoundingSet(t *testing.T) {
+	t.Parallel()
+	status := func(bnd string) string { return "Name:\tbash\nCapEff:\t0\nCapBnd:\t" + bnd + "\nSeccomp:\t0\n" }
+	tests := []struct {
+		status  string
+		lastCap int
+		want    bool
+	}{
+		{status("000001ffffffffff"), 40, true},
+		{status("000001fffeffffff"), 40, false},
+		{status("000000ffffffffff"), 40, false},
+		{status("000001ffffffffff"), 39, true},
+		{"Name:\tbash\n", 40, false},
+	}
+	for _, tt := range tests {
+		if got := FullCapabilityBoundingSet(tt.status, tt.lastCap); got != tt.want {
+			t.Errorf("FullCapabilityBoundingSet(%q, %d) = %v, want %v", tt.status, tt.lastCap, got, tt.want)
+		}
 	}
 }

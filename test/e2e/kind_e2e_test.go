@@ -4,143 +4,100 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"sigs.k8s.io/kind/pkg/cluster"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 	kindcmd "sigs.k8s.io/kind/pkg/cmd"
-
-	"github.com/easelhq/easel/internal/kube"
 )
 
-// env is one suite run's cluster: the kind provider, a kubeconfig file for
-// helm and the kube client.
-type env struct {
-	cfg        Config
-	provider   *cluster.Provider
-	kubeconfig string
-	kube       *kube.Client
+// kindCluster is ProviderKind: a kind cluster, created (or adopted with
+// E2E_CLUSTER), the image built with docker and loaded into its nodes, and
+// the ingress controller installed from its Helm chart.
+type kindCluster struct {
+	cfg      Config
+	provider *cluster.Provider
+	path     string
 }
 
-// setUp creates (or adopts) the kind cluster, builds and loads the image and
-// installs the ingress controller. Its cleanup exports the cluster's logs
-// when the test failed and deletes a created cluster unless E2E_KEEP=1.
-func setUp(ctx context.Context, t *testing.T, cfg Config) *env {
+// newKind creates (or adopts) the kind cluster.
+func newKind(t *testing.T, cfg Config) *kindCluster {
 	t.Helper()
 	opt, err := cluster.DetectNodeProvider()
 	if err != nil {
 		t.Fatalf("kind needs a container runtime (docker, podman or nerdctl): %v", err)
 	}
-	e := &env{cfg: cfg, provider: cluster.NewProvider(opt, cluster.ProviderWithLogger(kindcmd.NewLogger()))}
-	e.kubeconfig = filepath.Join(t.TempDir(), "kubeconfig")
-
+	k := &kindCluster{cfg: cfg, provider: cluster.NewProvider(opt, cluster.ProviderWithLogger(kindcmd.NewLogger()))}
+	k.path = filepath.Join(t.TempDir(), "kubeconfig")
 	if cfg.Existing {
 		t.Logf("using existing kind cluster %q", cfg.ClusterName)
-		raw, err := e.provider.KubeConfig(cfg.ClusterName, false)
+		raw, err := k.provider.KubeConfig(cfg.ClusterName, false)
 		if err != nil {
 			t.Fatalf("reading the kubeconfig of kind cluster %q: %v", cfg.ClusterName, err)
 		}
-		if err := os.WriteFile(e.kubeconfig, []byte(raw), 0o600); err != nil {
+		if err := os.WriteFile(k.path, []byte(raw), 0o600); err != nil {
 			t.Fatalf("writing kubeconfig: %v", err)
 		}
-	} else {
-		opts := []cluster.CreateOption{
-			cluster.CreateWithConfigFile(filepath.Join(cfg.Root, "test", "e2e", "kind-config.yaml")),
-			cluster.CreateWithKubeconfigPath(e.kubeconfig),
-			cluster.CreateWithWaitForReady(3 * time.Minute),
-			cluster.CreateWithDisplayUsage(false),
-			cluster.CreateWithDisplaySalutation(false),
-		}
-		if cfg.NodeImage != "" {
-			opts = append(opts, cluster.CreateWithNodeImage(cfg.NodeImage))
-		}
-		t.Logf("creating kind cluster %q", cfg.ClusterName)
-		if err := e.provider.Create(cfg.ClusterName, opts...); err != nil {
-			t.Fatalf("creating kind cluster %q: %v", cfg.ClusterName, err)
-		}
+		return k
 	}
-	t.Cleanup(func() { e.tearDown(t) })
-
-	rc, _, err := kube.RESTConfig(kube.KubeconfigOptions{Path: e.kubeconfig})
-	if err != nil {
-		t.Fatal(err)
+	opts := []cluster.CreateOption{
+		cluster.CreateWithConfigFile(filepath.Join(cfg.Root, "test", "e2e", "kind-config.yaml")),
+		cluster.CreateWithKubeconfigPath(k.path),
+		cluster.CreateWithWaitForReady(3 * time.Minute),
+		cluster.CreateWithDisplayUsage(false),
+		cluster.CreateWithDisplaySalutation(false),
 	}
-	if e.kube, err = kube.New(rc, kube.Options{PollInterval: 2 * time.Second}); err != nil {
-		t.Fatal(err)
+	if cfg.NodeImage != "" {
+		opts = append(opts, cluster.CreateWithNodeImage(cfg.NodeImage))
 	}
-	if !cfg.SkipBuild {
-		e.buildImage(ctx, t)
-		e.loadImage(t)
+	t.Logf("creating kind cluster %q", cfg.ClusterName)
+	if err := k.provider.Create(cfg.ClusterName, opts...); err != nil {
+		t.Fatalf("creating kind cluster %q: %v", cfg.ClusterName, err)
 	}
-	e.installIngress(ctx, t)
-	return e
+	return k
 }
 
-// tearDown exports logs after a failure and deletes a created cluster
-// unless E2E_KEEP=1.
-func (e *env) tearDown(t *testing.T) {
-	if t.Failed() {
-		e.exportLogs(t, "cluster-logs")
-	}
+func (k *kindCluster) kubeconfig() string      { return k.path }
+func (k *kindCluster) reachesClusterIPs() bool { return false }
+
+// tearDown deletes a created cluster unless E2E_KEEP=1.
+func (k *kindCluster) tearDown(t *testing.T) {
 	switch {
-	case e.cfg.Existing:
-	case e.cfg.Keep:
-		t.Logf("E2E_KEEP=1: keeping kind cluster %q (kubeconfig: kind get kubeconfig --name %s)", e.cfg.ClusterName, e.cfg.ClusterName)
+	case k.cfg.Existing:
+	case k.cfg.Keep:
+		t.Logf("E2E_KEEP=1: keeping kind cluster %q (kubeconfig: kind get kubeconfig --name %s)", k.cfg.ClusterName, k.cfg.ClusterName)
 	default:
-		if err := e.provider.Delete(e.cfg.ClusterName, e.kubeconfig); err != nil {
-			t.Errorf("deleting kind cluster %q: %v", e.cfg.ClusterName, err)
+		if err := k.provider.Delete(k.cfg.ClusterName, k.path); err != nil {
+			t.Errorf("deleting kind cluster %q: %v", k.cfg.ClusterName, err)
 		}
 	}
 }
 
-// exportLogs does what `kind export logs` does, into the artifacts folder.
-func (e *env) exportLogs(t *testing.T, name string) {
-	dir := filepath.Join(e.cfg.Artifacts, name)
-	if err := e.provider.CollectLogs(e.cfg.ClusterName, dir); err != nil {
+// exportLogs does what `kind export logs` does, into dir.
+func (k *kindCluster) exportLogs(t *testing.T, dir string) {
+	if err := k.provider.CollectLogs(k.cfg.ClusterName, dir); err != nil {
 		t.Errorf("exporting cluster logs to %s: %v", dir, err)
 		return
 	}
 	t.Logf("cluster logs exported to %s", dir)
 }
 
-// run runs a command from the repository root, logging its output.
-func (e *env) run(ctx context.Context, t *testing.T, name string, args ...string) (string, error) {
+// loadImage builds the image from the repository's Dockerfile and does what
+// `kind load docker-image` does: docker save, then import the archive into
+// every node's containerd.
+func (k *kindCluster) loadImage(ctx context.Context, t *testing.T) {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = e.cfg.Root
-	out, err := cmd.CombinedOutput()
-	t.Logf("$ %s %s\n%s", name, strings.Join(args, " "), out)
-	if err != nil {
-		return string(out), fmt.Errorf("%s %s: %w", filepath.Base(name), args[0], err)
-	}
-	return string(out), nil
-}
-
-// buildImage builds the image from the repository's Dockerfile.
-func (e *env) buildImage(ctx context.Context, t *testing.T) {
-	t.Helper()
-	if _, err := e.run(ctx, t, "docker", "build", "--build-arg", "VERSION=e2e", "-t", e.cfg.Image, "."); err != nil {
+	if _, err := run(ctx, t, k.cfg.Root, "docker", "build", "--build-arg", "VERSION=e2e", "-t", k.cfg.Image, "."); err != nil {
 		t.Fatalf("building the image: %v", err)
 	}
-}
-
-// loadImage does what `kind load docker-image` does: docker save, then
-// import the archive into every node's containerd.
-func (e *env) loadImage(t *testing.T) {
-	t.Helper()
 	archive := filepath.Join(t.TempDir(), "image.tar")
-	if _, err := e.run(context.Background(), t, "docker", "save", "-o", archive, e.cfg.Image); err != nil {
+	if _, err := run(ctx, t, k.cfg.Root, "docker", "save", "-o", archive, k.cfg.Image); err != nil {
 		t.Fatalf("saving the image: %v", err)
 	}
-	nodes, err := e.provider.ListInternalNodes(e.cfg.ClusterName)
+	nodes, err := k.provider.ListInternalNodes(k.cfg.ClusterName)
 	if err != nil {
 		t.Fatalf("listing kind nodes: %v", err)
 	}
@@ -152,36 +109,16 @@ func (e *env) loadImage(t *testing.T) {
 		err = nodeutils.LoadImageArchive(n, f)
 		_ = f.Close() // read-only; the load error is the one that matters
 		if err != nil {
-			t.Fatalf("loading %s into node %s: %v", e.cfg.Image, n.String(), err)
+			t.Fatalf("loading %s into node %s: %v", k.cfg.Image, n.String(), err)
 		}
 	}
-	t.Logf("loaded %s into %d nodes", e.cfg.Image, len(nodes))
-}
-
-// helm runs bin/helm against the cluster.
-func (e *env) helm(ctx context.Context, t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	return e.run(ctx, t, e.cfg.Helm, append([]string{"--kubeconfig", e.kubeconfig}, args...)...)
-}
-
-// writeValues writes chart values as a JSON (hence YAML) file.
-func writeValues(t *testing.T, v map[string]any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "values.json")
-	if err := os.WriteFile(p, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	t.Logf("loaded %s into %d nodes", k.cfg.Image, len(nodes))
 }
 
 // installIngress installs the chosen controller on the ingress-ready node
 // with hostPorts 80/443 (mapped to the host by kind-config.yaml) and waits
 // for it.
-func (e *env) installIngress(ctx context.Context, t *testing.T) {
+func (k *kindCluster) installIngress(ctx context.Context, t *testing.T, e *env) {
 	t.Helper()
 	onIngressNode := map[string]any{
 		"nodeSelector": map[string]any{"ingress-ready": "true"},
@@ -225,36 +162,4 @@ func (e *env) installIngress(ctx context.Context, t *testing.T) {
 	if err := e.kube.WaitForRollout(ctx, ns, deployment, e.cfg.RolloutTimeout, func(s string) { t.Log(s) }); err != nil {
 		t.Fatalf("waiting for %s: %v", e.cfg.Ingress, err)
 	}
-}
-
-// waitServed polls url/healthz through the ingress until replicas distinct
-// X-Served-By values answered, so that the probe starts with every pod in
-// the ingress's endpoints.
-func waitServed(ctx context.Context, t *testing.T, url string, replicas int, timeout time.Duration) {
-	t.Helper()
-	seen := map[string]bool{}
-	deadline := time.Now().Add(timeout)
-	hc := &http.Client{Timeout: 5 * time.Second}
-	var last string
-	for time.Now().Before(deadline) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/healthz", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := hc.Do(req)
-		if err == nil {
-			_ = resp.Body.Close()
-			if by := resp.Header.Get("X-Served-By"); resp.StatusCode == http.StatusOK && by != "" {
-				seen[by] = true
-				if len(seen) >= replicas {
-					return
-				}
-			}
-			last = resp.Status
-		} else {
-			last = err.Error()
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("the ingress at %s did not reach %d replicas within %s (saw %v; last answer: %s)", url, replicas, timeout, seen, last)
 }

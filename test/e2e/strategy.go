@@ -11,25 +11,47 @@ type Strategy struct {
 	Title string
 	// Store is the chart's session.store; Affinity its affinity.mode.
 	Store, Affinity string
+	// ViaService: the probe goes to the Service's ClusterIP instead of the
+	// ingress, since the affinity is the Service's own (kube-proxy's
+	// ClientIP). It needs a host that reaches ClusterIPs (the local cluster).
+	ViaService bool
 	// Expectation says in words what the probe must show.
 	Expectation string
-	// HelmTestPasses is whether `helm test` (the probe through the Service,
-	// expecting 100%) must pass. With memory sessions on more than one
-	// replica it fails, which is the point of the comparison; and the
-	// Service does not apply the ingress's cookie affinity.
-	HelmTestPasses bool
+	// HelmTest is what `helm test` must do: the probe through the Service
+	// with a new connection per request, expecting 100 %.
+	HelmTest HelmTestOutcome
 }
 
-// Strategies returns the three strategies the suite compares.
+// HelmTestOutcome is the expected result of `helm test`.
+type HelmTestOutcome string
+
+// Outcomes of `helm test`.
+const (
+	// HelmTestPasses: every flow consistent through the Service.
+	HelmTestPasses HelmTestOutcome = "passes"
+	// HelmTestFails: memory sessions without an affinity the Service
+	// applies: the test must see the inconsistency and fail.
+	HelmTestFails HelmTestOutcome = "fails"
+)
+
+// Strategies returns the strategies the suite compares: README's table, on
+// Kubernetes.
 func Strategies() []Strategy {
 	return []Strategy{
 		{Name: "memory-rr", Title: "memory + round robin", Store: "memory", Affinity: "none",
-			Expectation: "consistency below 50% (the original bug)"},
-		{Name: "memory-cookie", Title: "memory + cookie affinity", Store: "memory", Affinity: "cookie",
-			Expectation: "100% consistency while no pod dies"},
+			Expectation: "consistency below 50% (the original bug)",
+			HelmTest:    HelmTestFails},
+		// The Service has no cookie affinity (Traefik applies it), so helm
+		// test, which goes through the Service, fails here too.
+		{Name: "memory-cookie", Title: "memory + cookie affinity (Traefik)", Store: "memory", Affinity: "cookie",
+			Expectation: "100% consistency while no pod dies; users lose their work when their pod dies",
+			HelmTest:    HelmTestFails},
+		{Name: "memory-clientip", Title: "memory + Service ClientIP affinity", Store: "memory", Affinity: "clientIP", ViaService: true,
+			Expectation: "100% consistency, but every user from one address lands on one pod",
+			HelmTest:    HelmTestPasses},
 		{Name: "redis-rr", Title: "redis + round robin", Store: "redis", Affinity: "none",
-			Expectation:    "100% consistency, shares within ±15% of the mean, 100% through pod deletion, restart and scaling",
-			HelmTestPasses: true},
+			Expectation: "100% consistency, shares within ±15% of the mean, 100% through pod deletion, restart and scaling",
+			HelmTest:    HelmTestPasses},
 	}
 }
 
@@ -52,20 +74,31 @@ func StrategyNamed(name string) (Strategy, bool) {
 }
 
 // Values returns the chart values that install s behind ingress (IngressTraefik
-// or IngressNginx) with the image repo:tag. The release starts with one
+// or IngressNginx) with the image repo:tag, and redisImage (repository:tag;
+// empty keeps the chart's) for the bundled Redis. The release starts with one
 // replica: the suite scales it to 3 through the scale subresource. The
 // Ingress has no host, so that the probe reaches it at the node's mapped
 // port with any Host header.
-func (s Strategy) Values(ingress, repo, tag string) map[string]any {
+func (s Strategy) Values(ingress, repo, tag, redisImage string) map[string]any {
 	provider, class := "traefik", "traefik"
 	if ingress == IngressNginx {
 		provider, class = "ingress-nginx", "nginx"
+	}
+	if s.Affinity == "clientIP" {
+		provider = "service"
+	}
+	redis := map[string]any{"enabled": s.Store == "redis"}
+	if redisImage != "" {
+		r, t, err := SplitImage(redisImage)
+		if err == nil {
+			redis["image"] = map[string]any{"repository": r, "tag": t, "pullPolicy": "IfNotPresent"}
+		}
 	}
 	return map[string]any{
 		"replicaCount": 1,
 		"image":        map[string]any{"repository": repo, "tag": tag, "pullPolicy": "IfNotPresent"},
 		"session":      map[string]any{"store": s.Store},
-		"redis":        map[string]any{"enabled": s.Store == "redis"},
+		"redis":        redis,
 		"affinity":     map[string]any{"mode": s.Affinity, "provider": provider},
 		"ingress": map[string]any{
 			"enabled":   true,
