@@ -46,6 +46,18 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// CacheSize, when above zero, keeps up to that many sessions in this
+	// replica's memory (see cache.go): a request whose cookie proves the
+	// copy current costs no round trip to the backend.
+	CacheSize int
+	// RefreshEvery is how long a cached session is served before the
+	// backend is asked again, which also restarts its idle timer there: the
+	// idle timeout ends at most this much early. Zero means one minute;
+	// it is capped at a quarter of IdleTTL.
+	RefreshEvery time.Duration
+	// Observe, if not nil, receives the result of every cache lookup
+	// (workspace.CacheHit, CacheMiss, CacheConflict), for metrics.
+	Observe func(result string)
 }
 
 // Store is a gin-contrib/sessions Store on a Backend. It only ever adopts IDs
@@ -56,6 +68,7 @@ type Store struct {
 	codecs  []securecookie.Codec
 	opts    Options
 	cookie  sessions.Options
+	cache   *cache // nil: every load asks the backend
 }
 
 // NewStore returns a Store. It fails when no key is given or a key is short.
@@ -82,10 +95,18 @@ func NewStore(backend Backend, opts Options) (*Store, error) {
 		sc.MaxAge(int(opts.Lifetime / time.Second))
 		sc.SetSerializer(securecookie.NopEncoder{})
 	}
-	return &Store{
+	st := &Store{
 		backend: backend, codecs: codecs, opts: opts,
 		cookie: sessions.Options{Path: "/", MaxAge: int(opts.Lifetime / time.Second), HttpOnly: true, SameSite: http.SameSiteLaxMode},
-	}, nil
+	}
+	if opts.CacheSize > 0 {
+		c, err := newCache(opts)
+		if err != nil {
+			return nil, err
+		}
+		st.cache = c
+	}
+	return st, nil
 }
 
 // RandomKey returns 32 random bytes, for a single replica with no configured key.
@@ -120,37 +141,60 @@ func (s *Store) New(r *http.Request, name string) (*gsessions.Session, error) {
 		return sess, nil
 	}
 	info.status = StatusMiss
-	var id []byte
-	if err := s.codecs[0].Decode(name, c.Value, &id); err != nil {
-		if len(s.codecs) == 1 || securecookie.DecodeMulti(name, c.Value, &id, s.codecs[1:]...) != nil {
+	var raw []byte
+	if err := s.codecs[0].Decode(name, c.Value, &raw); err != nil {
+		if len(s.codecs) == 1 || securecookie.DecodeMulti(name, c.Value, &raw, s.codecs[1:]...) != nil {
 			return sess, nil
 		}
 		info.resign = true // signed with an older key: re-sign on the next save
 	}
-	data, found, err := s.backend.Load(r.Context(), string(id), s.opts.IdleTTL)
-	if err != nil {
+	cv := parseCookieValue(string(raw))
+	info.client = cv
+	info.workspace = cv.workspace
+	p, found, err := s.load(r.Context(), cv.id, cv.tag)
+	if err != nil || !found {
 		return sess, err
 	}
-	if !found {
+	if s.opts.Now().Sub(p.Created) >= s.opts.Lifetime {
+		s.cache.forget(cv.id)
+		if err := s.backend.Delete(r.Context(), cv.id); err != nil {
+			return sess, err
+		}
 		return sess, nil
+	}
+	sess.ID, sess.Values, sess.IsNew = cv.id, p.Values, false
+	info.created = p.Created
+	info.tag = p.Tag
+	info.status = StatusHit
+	return sess, nil
+}
+
+// load returns session id: from this replica's cache when the cookie's tag
+// proves the copy current, else from the backend (which restarts the idle
+// timer there).
+func (s *Store) load(ctx context.Context, id, tag string) (payload, bool, error) {
+	data, ok := s.cache.lookup(id, tag)
+	if !ok {
+		var found bool
+		var err error
+		data, found, err = s.backend.Load(ctx, id, s.opts.IdleTTL)
+		if err != nil || !found {
+			s.cache.forget(id)
+			return payload{}, false, err
+		}
 	}
 	p, err := decodePayload(data)
 	if err != nil {
 		// Typically a deploy changed what a session holds: start afresh
 		// rather than answer 500 for the rest of the session's life.
-		s.opts.Logger.WarnContext(r.Context(), "discarding undecodable session", "err", err)
-		return sess, nil
+		s.opts.Logger.WarnContext(ctx, "discarding undecodable session", "err", err)
+		s.cache.forget(id)
+		return payload{}, false, nil
 	}
-	if s.opts.Now().Sub(p.Created) >= s.opts.Lifetime {
-		if err := s.backend.Delete(r.Context(), string(id)); err != nil {
-			return sess, err
-		}
-		return sess, nil
+	if !ok {
+		s.cache.remember(id, p.Tag, data)
 	}
-	sess.ID, sess.Values, sess.IsNew = string(id), p.Values, false
-	info.created = p.Created
-	info.status = StatusHit
-	return sess, nil
+	return p, true, nil
 }
 
 // Save stores the session and sets its cookie; a MaxAge < 0 deletes both.
@@ -158,11 +202,12 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *gsessions.Ses
 	ctx := r.Context()
 	if sess.Options.MaxAge < 0 {
 		if sess.ID != "" {
+			s.cache.forget(sess.ID)
 			if err := s.backend.Delete(ctx, sess.ID); err != nil {
 				return err
 			}
 		}
-		http.SetCookie(w, s.httpCookie(r, sess, ""))
+		replaceCookie(w, s.httpCookie(r, sess, ""))
 		return nil
 	}
 	info := infoFor(r, sess.Name())
@@ -170,7 +215,8 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *gsessions.Ses
 	if sess.ID == "" || info.created.IsZero() {
 		info.created = now
 	}
-	data, err := encodePayload(payload{Created: info.created, Values: sess.Values})
+	tag := newTag()
+	data, err := encodePayload(payload{Created: info.created, Values: sess.Values, Tag: tag})
 	if err != nil {
 		return err
 	}
@@ -182,6 +228,7 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *gsessions.Ses
 		// The absolute lifetime ended while this request ran. Redis reads a
 		// zero TTL as "never expire" and rejects a negative one, so the
 		// session ends here, as if it had expired between load and save.
+		s.cache.forget(sess.ID)
 		if err := s.backend.Delete(ctx, sess.ID); err != nil {
 			return err
 		}
@@ -189,36 +236,44 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *gsessions.Ses
 	}
 	if sess.ID != "" {
 		if err := s.backend.Update(ctx, sess.ID, data, ttl); err != nil {
+			s.cache.forget(sess.ID)
 			return err
 		}
-		if !info.resign {
-			return nil // the cookie the browser holds is still valid
+	} else {
+		id, err := newID()
+		if err != nil {
+			return err
 		}
-		return s.setCookie(r, w, sess)
+		if err := s.backend.Create(ctx, id, data, ttl); err != nil {
+			return err
+		}
+		sess.ID = id
 	}
-	id, err := newID()
-	if err != nil {
-		return err
-	}
-	if err := s.backend.Create(ctx, id, data, ttl); err != nil {
-		return err
-	}
-	sess.ID = id
-	return s.setCookie(r, w, sess)
+	s.cache.remember(sess.ID, tag, data)
+	info.tag = tag
+	// The cookie changes with every save: it carries the new tag, which is
+	// what lets the other replicas see that their copies are older.
+	return s.setCookie(r, w, sess, info)
 }
 
-// setCookie signs the session's ID with the first key and sets the cookie.
-func (s *Store) setCookie(r *http.Request, w http.ResponseWriter, sess *gsessions.Session) error {
-	value, err := securecookie.EncodeMulti(sess.Name(), []byte(sess.ID), s.codecs...)
+// setCookie signs the session's ID, tag and workspace token with the first
+// key and sets the cookie, replacing one set earlier in this response.
+func (s *Store) setCookie(r *http.Request, w http.ResponseWriter, sess *gsessions.Session, info *sessionInfo) error {
+	cv := cookieValue{id: sess.ID, tag: info.tag, workspace: info.workspace}
+	value, err := securecookie.EncodeMulti(sess.Name(), []byte(cv.String()), s.codecs...)
 	if err != nil {
 		return fmt.Errorf("signing session cookie: %w", err)
 	}
-	http.SetCookie(w, s.httpCookie(r, sess, value))
+	replaceCookie(w, s.httpCookie(r, sess, value))
+	info.client = cv
 	return nil
 }
 
 // Delete removes a session by ID from the backend (the cookie is left alone).
-func (s *Store) Delete(ctx context.Context, id string) error { return s.backend.Delete(ctx, id) }
+func (s *Store) Delete(ctx context.Context, id string) error {
+	s.cache.forget(id)
+	return s.backend.Delete(ctx, id)
+}
 
 func (s *Store) httpCookie(r *http.Request, sess *gsessions.Session, value string) *http.Cookie {
 	c := gsessions.NewCookie(sess.Name(), value, sess.Options)
