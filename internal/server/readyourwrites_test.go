@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/easelhq/easel/internal/config"
 	"github.com/easelhq/easel/internal/testutil"
@@ -62,8 +63,13 @@ func (b *browser) apiCall(method, url, csrf string, body string) (apiState, page
 // write answered (no stale read), and the edit list must be exactly the
 // model's (no lost edit). The editor page is read too, every few rounds, so
 // that the HTML path is held to the same standard.
-func testReadYourWrites(t *testing.T, rounds int, replicas [2]string) {
+//
+// before, if not nil, runs before each round's write (to fail Redis over);
+// while Redis is failing over, requests answer 503 and are retried, as the
+// probe and a browser would.
+func testReadYourWrites(t *testing.T, rounds int, replicas [2]string, before func(round int)) {
 	b := newBrowser(t)
+	b.retry503 = true
 	w, p := b.workspace(replicas[0])
 	if p.status != http.StatusOK {
 		t.Fatalf("GET workspace: %d %s", p.status, p.body)
@@ -74,6 +80,9 @@ func testReadYourWrites(t *testing.T, rounds int, replicas [2]string) {
 	cursor := 0
 	for r := range rounds {
 		writer, reader := replicas[r%2], replicas[(r+1)%2]
+		if before != nil {
+			before(r)
+		}
 		var want apiState
 		switch r % 3 {
 		case 0:
@@ -139,7 +148,7 @@ func TestReadYourWritesAcrossReplicas(t *testing.T) {
 	addr, _ := testutil.StartRedis(t)
 	a := newReplica(t, "replica-a", redisEnv(addr))
 	bsrv := newReplica(t, "replica-b", redisEnv(addr))
-	testReadYourWrites(t, 1000, [2]string{a.URL, bsrv.URL})
+	testReadYourWrites(t, 1000, [2]string{a.URL, bsrv.URL}, nil)
 	for _, srv := range []string{a.URL, bsrv.URL} {
 		m := cacheHits(t, srv)
 		// Each replica reads right after the other one wrote: its copy is
@@ -202,8 +211,43 @@ func TestRedisModesReadYourWrites(t *testing.T) {
 			cfg := mode.Start(t)
 			a := newReplica(t, "replica-a", redisModeEnv(cfg))
 			bsrv := newReplica(t, "replica-b", redisModeEnv(cfg))
-			testReadYourWrites(t, 300, [2]string{a.URL, bsrv.URL})
+			testReadYourWrites(t, 300, [2]string{a.URL, bsrv.URL}, nil)
 		})
+	}
+}
+
+// TestSentinelFailoverReadYourWrites repeats the proof across a Sentinel
+// failover: midway, once every write the primary acknowledged is on the
+// replica, the primary is killed (SIGKILL) and the replica promoted. The
+// caches of both easel replicas outlive the failover, and every read must
+// still show every write and no stale state.
+func TestSentinelFailoverReadYourWrites(t *testing.T) {
+	t.Parallel()
+	s := testutil.StartSentinel(t)
+	cfg := s.RedisConfig()
+	a := newReplica(t, "replica-a", redisModeEnv(cfg))
+	bsrv := newReplica(t, "replica-b", redisModeEnv(cfg))
+	failovers := 0
+	testReadYourWrites(t, 300, [2]string{a.URL, bsrv.URL}, func(r int) {
+		if r != 150 {
+			return
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		if _, err := s.WaitReplicated(ctx); err != nil {
+			t.Fatalf("round %d: %v", r, err)
+		}
+		old, err := s.KillPrimary(ctx)
+		if err != nil {
+			t.Fatalf("round %d: %v", r, err)
+		}
+		if _, err := s.WaitPrimaryChange(ctx, old); err != nil {
+			t.Fatalf("round %d: %v", r, err)
+		}
+		failovers++
+	})
+	if failovers != 1 {
+		t.Fatalf("%d failovers, want 1", failovers)
 	}
 }
 
