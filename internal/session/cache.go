@@ -15,7 +15,7 @@ import (
 // request costs no round trip when its session has not changed.
 //
 // Every save gives a session a new random tag and puts it in the signed
-// cookie. A cached copy is served only to a cookie carrying the copy's own
+// version cookie (beside the session cookie, which holds the ID alone). A cached copy is served only to a cookie carrying the copy's own
 // tag: then it is exactly the state the client last saw, whichever replica
 // saved it. A save on another replica changes the client's tag, so this
 // replica's copy no longer matches and the request reads the backend
@@ -98,21 +98,17 @@ func (c *cache) forget(id string) {
 	}
 }
 
-// cookieValue is what the signed cookie carries: the session ID, the tag of
-// the session state the client last saw and the token of its workspace
-// state (workspace.Token). Cookies from before tags carry the ID alone.
+// cookieValue is what the signed version cookie carries: the session ID
+// (so that it is never taken for another session's), the tag of the
+// session state the client last saw and the token of its workspace state
+// (workspace.Token).
 type cookieValue struct {
 	id, tag, workspace string
 }
 
 // String joins the fields with dots, which neither IDs (base64url) nor
 // tags and tokens (base36 and '-') contain.
-func (v cookieValue) String() string {
-	if v.tag == "" && v.workspace == "" {
-		return v.id
-	}
-	return v.id + "." + v.tag + "." + v.workspace
-}
+func (v cookieValue) String() string { return v.id + "." + v.tag + "." + v.workspace }
 
 func parseCookieValue(s string) cookieValue {
 	id, rest, _ := strings.Cut(s, ".")

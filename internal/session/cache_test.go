@@ -115,10 +115,11 @@ func TestCacheRefreshesIdleTimer(t *testing.T) {
 	br.get(srv, "k").expect(t, http.StatusOK, StatusMiss)
 }
 
-// TestCacheBadCookies: a cookie with a forged tag (signed with the key, as
-// only the server can), a stale tag, or none at all (from before tags) is a
-// cache miss that reads the backend: it gets the current session, never an
-// old copy, and the cookie is brought up to date. (A stale tag is only
+// TestCacheBadCookies: a version cookie with a forged tag (signed with the
+// key, as only the server can), a stale tag, another session's versions,
+// or none at all (a session from before versions) is a cache miss that
+// reads the backend: it gets the current session, never an old copy, and
+// the version cookie is brought up to date. (A stale tag is only
 // recognised as stale by a replica that holds a newer copy or none: one
 // that cached exactly that old state, and nothing since, serves it, to the
 // client that was shown it, for at most the refresh interval.)
@@ -127,29 +128,34 @@ func TestCacheBadCookies(t *testing.T) {
 	clock := testutil.NewClock()
 	shared, st := cachedReplicas(t, clock)
 	a, b := newTestServer(t, st[0], nil), newTestServer(t, st[1], nil)
+	other := newBrowser(t)
+	other.set(a, "k", "someone else's")
+	otherVersion := other.cookieNamed(a, versionCookie(testCookie))
 	br := newBrowser(t)
 	br.set(a, "k", "old")
 	br.get(b, "k").expect(t, http.StatusOK, StatusHit) // B caches "old"
-	staleCookie := br.cookie(a)
+	stale := br.cookieNamed(a, versionCookie(testCookie))
 	br.set(a, "k", "new")
 	id := br.get(b, "k").reply.ID // B caches "new"
 	sign := func(v string) string {
 		sc := securecookie.New(testKey(1), nil)
 		sc.SetSerializer(securecookie.NopEncoder{})
-		s, err := sc.Encode(testCookie, []byte(v))
+		s, err := sc.Encode(versionCookie(testCookie), []byte(v))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
 	}
-	for name, cookie := range map[string]string{
-		"stale tag":       staleCookie,
-		"forged tag":      sign(id + ".forged.x"),
-		"before tags":     sign(id),
-		"empty tag":       sign(id + ".."),
-		"garbage version": sign(id + ".\x00\xff.."),
+	for name, version := range map[string]string{
+		"stale tag":                  stale,
+		"forged tag":                 sign(id + ".forged.x"),
+		"another session's versions": otherVersion,
+		"none":                       "",
+		"empty tag":                  sign(id + ".."),
+		"garbage":                    sign(id + ".\x00\xff.."),
+		"unsigned":                   id + ".x.y",
 	} {
-		br.setCookie(a, cookie)
+		br.setCookieNamed(a, versionCookie(testCookie), version)
 		loads := shared.count()
 		r := br.get(b, "k")
 		if r.code != http.StatusOK || r.status != StatusHit || r.reply.Value != "new" {
@@ -158,12 +164,31 @@ func TestCacheBadCookies(t *testing.T) {
 		if shared.count() == loads {
 			t.Errorf("%s: B answered from its cache", name)
 		}
-		if br.cookie(a) == cookie {
-			t.Errorf("%s: the cookie was not brought up to date", name)
+		if br.cookieNamed(a, versionCookie(testCookie)) == version {
+			t.Errorf("%s: the version cookie was not brought up to date", name)
 		}
 		if r := br.get(b, "k").expect(t, http.StatusOK, StatusHit); r.reply.Value != "new" {
 			t.Errorf("%s: then B answers %v", name, r.reply.Value)
 		}
+	}
+}
+
+// TestSessionCookieHoldsTheIDAlone: during a rolling update, replicas of
+// the previous release read the session cookie as a signed ID; it must
+// stay exactly that, whatever the version cookie beside it says.
+func TestSessionCookieHoldsTheIDAlone(t *testing.T) {
+	t.Parallel()
+	clock := testutil.NewClock()
+	_, st := cachedReplicas(t, clock)
+	a := newTestServer(t, st[0], nil)
+	br := newBrowser(t)
+	id := br.set(a, "k", "v").reply.ID
+	br.set(a, "k", "w")
+	sc := securecookie.New(testKey(1), nil)
+	sc.SetSerializer(securecookie.NopEncoder{})
+	var raw []byte
+	if err := sc.Decode(testCookie, br.cookie(a), &raw); err != nil || string(raw) != id {
+		t.Fatalf("the session cookie holds %q (%v), want the ID %q alone", raw, err, id)
 	}
 }
 
@@ -176,13 +201,14 @@ func TestCacheLogoutOnOtherReplica(t *testing.T) {
 	a, b := newTestServer(t, st[0], nil), newTestServer(t, st[1], nil)
 	br := newBrowser(t)
 	br.set(a, "k", "v")
-	old := br.cookie(a)
+	old, oldVersion := br.cookie(a), br.cookieNamed(a, versionCookie(testCookie))
 	br.get(b, "k").expect(t, http.StatusOK, StatusHit)
 	br.do(http.MethodPost, a.URL+"/logout", nil)
 	br.get(b, "k").expect(t, http.StatusOK, StatusNew)
-	// Replaying the old cookie: B's copy is not served past the refresh
+	// Replaying the old cookies: B's copy is not served past the refresh
 	// interval, so the deleted session does not come back.
 	br.setCookie(a, old)
+	br.setCookieNamed(a, versionCookie(testCookie), oldVersion)
 	clock.Advance(2 * time.Minute)
 	br.get(b, "k").expect(t, http.StatusOK, StatusMiss)
 }

@@ -78,9 +78,11 @@ func Middleware(s *Store, name string, onError func(*gin.Context, error)) gin.Ha
 		}
 		info := ri.byName[name]
 		if !sess.IsNew && (info.client.tag != info.tag || info.resign) {
-			// The cookie is from before tags, or older than the session:
-			// give it the current tag so that the next request can hit.
-			if err := s.setCookie(c.Request, c.Writer, sess, info); err != nil {
+			// The version cookie is missing (a session from before
+			// versions), older than the session, or the session cookie was
+			// signed with a retired key: bring them up to date, so that the
+			// next request can be served from a replica's memory.
+			if err := s.setCookies(c.Request, c.Writer, sess, info, info.resign); err != nil {
 				onError(c, err)
 				c.Abort()
 				return
@@ -96,7 +98,7 @@ func Middleware(s *Store, name string, onError func(*gin.Context, error)) gin.Ha
 			info.workspace = w.Token
 			if sess.ID != "" && !c.Writer.Written() {
 				// Signing cannot fail with keys NewStore accepted.
-				_ = s.setCookie(c.Request, c.Writer, sess, info)
+				_ = s.setCookies(c.Request, c.Writer, sess, info, false)
 			}
 		})
 		c.Request = c.Request.WithContext(workspace.WithTracker(c.Request.Context(), tracker))

@@ -148,21 +148,22 @@ func (s *Store) New(r *http.Request, name string) (*gsessions.Session, error) {
 		}
 		info.resign = true // signed with an older key: re-sign on the next save
 	}
-	cv := parseCookieValue(string(raw))
+	id := string(raw)
+	cv := s.versionOf(r, name, id)
 	info.client = cv
 	info.workspace = cv.workspace
-	p, found, err := s.load(r.Context(), cv.id, cv.tag)
+	p, found, err := s.load(r.Context(), id, cv.tag)
 	if err != nil || !found {
 		return sess, err
 	}
 	if s.opts.Now().Sub(p.Created) >= s.opts.Lifetime {
-		s.cache.forget(cv.id)
-		if err := s.backend.Delete(r.Context(), cv.id); err != nil {
+		s.cache.forget(id)
+		if err := s.backend.Delete(r.Context(), id); err != nil {
 			return sess, err
 		}
 		return sess, nil
 	}
-	sess.ID, sess.Values, sess.IsNew = cv.id, p.Values, false
+	sess.ID, sess.Values, sess.IsNew = id, p.Values, false
 	info.created = p.Created
 	info.tag = p.Tag
 	info.status = StatusHit
@@ -207,7 +208,8 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *gsessions.Ses
 				return err
 			}
 		}
-		replaceCookie(w, s.httpCookie(r, sess, ""))
+		replaceCookie(w, s.httpCookie(r, sess, sess.Name(), ""))
+		replaceCookie(w, s.httpCookie(r, sess, versionCookie(sess.Name()), ""))
 		return nil
 	}
 	info := infoFor(r, sess.Name())
@@ -234,6 +236,7 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *gsessions.Ses
 		}
 		return ErrGone
 	}
+	newCookie := sess.ID == "" || info.resign
 	if sess.ID != "" {
 		if err := s.backend.Update(ctx, sess.ID, data, ttl); err != nil {
 			s.cache.forget(sess.ID)
@@ -251,23 +254,59 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *gsessions.Ses
 	}
 	s.cache.remember(sess.ID, tag, data)
 	info.tag = tag
-	// The cookie changes with every save: it carries the new tag, which is
-	// what lets the other replicas see that their copies are older.
-	return s.setCookie(r, w, sess, info)
+	// The version cookie changes with every save: it carries the new tag,
+	// which is what lets the other replicas see that their copies are older.
+	return s.setCookies(r, w, sess, info, newCookie)
 }
 
-// setCookie signs the session's ID, tag and workspace token with the first
-// key and sets the cookie, replacing one set earlier in this response.
-func (s *Store) setCookie(r *http.Request, w http.ResponseWriter, sess *gsessions.Session, info *sessionInfo) error {
-	cv := cookieValue{id: sess.ID, tag: info.tag, workspace: info.workspace}
-	value, err := securecookie.EncodeMulti(sess.Name(), []byte(cv.String()), s.codecs...)
-	if err != nil {
-		return fmt.Errorf("signing session cookie: %w", err)
+// setCookies signs the session's ID, tag and workspace token with the
+// first key and sets the version cookie, and with withID the session cookie
+// too, each replacing one set earlier in this response.
+//
+// The session cookie holds the ID alone, exactly as before versions
+// existed, so that during a rolling update a replica of the previous
+// release still finds the session (it would take an ID with versions in
+// it for an unknown session, and issue a new one over it).
+func (s *Store) setCookies(r *http.Request, w http.ResponseWriter, sess *gsessions.Session, info *sessionInfo, withID bool) error {
+	if withID {
+		value, err := securecookie.EncodeMulti(sess.Name(), []byte(sess.ID), s.codecs...)
+		if err != nil {
+			return fmt.Errorf("signing session cookie: %w", err)
+		}
+		replaceCookie(w, s.httpCookie(r, sess, sess.Name(), value))
 	}
-	replaceCookie(w, s.httpCookie(r, sess, value))
+	cv := cookieValue{id: sess.ID, tag: info.tag, workspace: info.workspace}
+	name := versionCookie(sess.Name())
+	value, err := securecookie.EncodeMulti(name, []byte(cv.String()), s.codecs...)
+	if err != nil {
+		return fmt.Errorf("signing session version cookie: %w", err)
+	}
+	replaceCookie(w, s.httpCookie(r, sess, name, value))
 	info.client = cv
 	return nil
 }
+
+// versionOf returns what the request's version cookie says about session
+// id; nothing when it is missing, invalid, or about another session.
+func (s *Store) versionOf(r *http.Request, name, id string) cookieValue {
+	c, err := r.Cookie(versionCookie(name))
+	if err != nil {
+		return cookieValue{}
+	}
+	var raw []byte
+	if securecookie.DecodeMulti(versionCookie(name), c.Value, &raw, s.codecs...) != nil {
+		return cookieValue{}
+	}
+	cv := parseCookieValue(string(raw))
+	if cv.id != id {
+		return cookieValue{}
+	}
+	return cv
+}
+
+// versionCookie names the cookie that carries the versions of session
+// cookie name.
+func versionCookie(name string) string { return name + "_v" }
 
 // Delete removes a session by ID from the backend (the cookie is left alone).
 func (s *Store) Delete(ctx context.Context, id string) error {
@@ -275,8 +314,8 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	return s.backend.Delete(ctx, id)
 }
 
-func (s *Store) httpCookie(r *http.Request, sess *gsessions.Session, value string) *http.Cookie {
-	c := gsessions.NewCookie(sess.Name(), value, sess.Options)
+func (s *Store) httpCookie(r *http.Request, sess *gsessions.Session, name, value string) *http.Cookie {
+	c := gsessions.NewCookie(name, value, sess.Options)
 	switch s.opts.Secure {
 	case "always":
 		c.Secure = true
