@@ -8,6 +8,7 @@ import (
 	"github.com/easelhq/easel/internal/problem"
 	"github.com/easelhq/easel/internal/session"
 	"github.com/easelhq/easel/internal/upload"
+	"github.com/easelhq/easel/internal/workspace"
 	"github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
 )
@@ -56,7 +57,14 @@ func (h *Handler) Composite(c *gin.Context) {
 
 // Job reports a composite job of the session's workspace.
 func (h *Handler) Job(c *gin.Context) {
-	j, err := h.composer.Find(c.Request.Context(), session.WorkspaceID(sessions.Default(c)), c.Param("id"))
+	wsID := session.WorkspaceID(sessions.Default(c))
+	j, err := h.composer.Find(c.Request.Context(), wsID, c.Param("id"))
+	if err == nil && j.Status == compose.StatusSucceeded {
+		// Another replica committed the composite, outside any request of
+		// this client: read the workspace past every replica cache, so that
+		// the cookie names the state with the composite in it.
+		_, _, err = h.svc.Get(workspace.ReadFresh(c.Request.Context()), wsID)
+	}
 	if err != nil {
 		problem.Write(c, err)
 		return

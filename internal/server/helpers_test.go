@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/easelhq/easel/internal/config"
 )
@@ -60,6 +61,9 @@ func redisEnv(addr string) map[string]string {
 type browser struct {
 	t      *testing.T
 	client *http.Client
+	// retry503 retries a request answered 503 (Redis failing over) for up
+	// to 30 s; requests must then have no body, or a replayable one.
+	retry503 bool
 }
 
 func newBrowser(t *testing.T) *browser {
@@ -77,6 +81,29 @@ type page struct {
 }
 
 func (b *browser) do(req *http.Request) page {
+	b.t.Helper()
+	if b.retry503 {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			r := req.Clone(req.Context())
+			if req.GetBody != nil {
+				body, err := req.GetBody()
+				if err != nil {
+					b.t.Fatal(err)
+				}
+				r.Body = body
+			}
+			p := b.doOnce(r)
+			if p.status != http.StatusServiceUnavailable || time.Now().After(deadline) {
+				return p
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	return b.doOnce(req)
+}
+
+func (b *browser) doOnce(req *http.Request) page {
 	b.t.Helper()
 	res, err := b.client.Do(req)
 	if err != nil {

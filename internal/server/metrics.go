@@ -16,6 +16,7 @@ type metrics struct {
 	sessions  *prometheus.CounterVec
 	storeOps  *prometheus.HistogramVec
 	blobCache *prometheus.CounterVec
+	state     *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -38,8 +39,12 @@ func newMetrics() *metrics {
 		blobCache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "easel_blob_cache_total", Help: "Replica-local blob cache lookups by result (hit, miss).",
 		}, []string{"result"}),
+		state: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "easel_state_cache_total",
+			Help: "Replica-local cache lookups of shared state by kind (session, workspace) and result: hit (served from memory), miss (not cached, due for a refresh, or no version in the cookie), conflict (cached, but not the version the cookie names: it changed elsewhere).",
+		}, []string{"kind", "result"}),
 	}
-	m.registry.MustRegister(m.requests, m.durations, m.sessions, m.storeOps, m.blobCache,
+	m.registry.MustRegister(m.requests, m.durations, m.sessions, m.storeOps, m.blobCache, m.state,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -54,4 +59,9 @@ func (m *metrics) blobLookup(hit bool) {
 	} else {
 		m.blobCache.WithLabelValues("miss").Inc()
 	}
+}
+
+// stateLookup returns the observer of one kind of state cache.
+func (m *metrics) stateLookup(kind string) func(result string) {
+	return func(result string) { m.state.WithLabelValues(kind, result).Inc() }
 }

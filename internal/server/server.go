@@ -24,6 +24,15 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// The replica-local caches of shared state: how many sessions, workspaces
+// and render keys each holds (a few KiB each at most), and how long a copy
+// is served before Redis is asked again (which also slides the session's
+// idle timer: it ends at most this much early).
+const (
+	stateCacheSize = 10000
+	stateRefresh   = time.Minute
+)
+
 // Server is one easel replica.
 type Server struct {
 	cfg      *config.Config
@@ -83,10 +92,24 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 	if cfg.BlobCacheBytes > 0 && cfg.Session.Store == config.StoreRedis {
 		blobs = blob.NewCached(blobs, cfg.BlobCacheBytes, s.metrics.blobLookup)
 	}
-	sessions, err := session.NewStore(timedBackend{Backend: backend, observe: s.metrics.observeStore}, session.Options{
+	opts := session.Options{
 		Keys: keys, IdleTTL: cfg.Session.IdleTTL, Lifetime: cfg.Session.Lifetime,
 		MaxBytes: cfg.Session.MaxBytes, Secure: cfg.Session.CookieSecure, IsHTTPS: s.isHTTPS, Logger: log,
-	})
+	}
+	if cfg.Session.Store == config.StoreRedis {
+		// Shared state, cached per replica: a request whose cookie proves
+		// the copy current costs no round trip (session.cache, workspace.Cached).
+		opts.CacheSize, opts.RefreshEvery = stateCacheSize, stateRefresh
+		opts.Observe = s.metrics.stateLookup("session")
+		var err error
+		if workspaces, err = workspace.NewCached(workspaces, stateCacheSize, stateRefresh, s.metrics.stateLookup("workspace")); err != nil {
+			return nil, err
+		}
+		if renders, err = workspace.NewLocalRenders(renders, stateCacheSize, stateRefresh); err != nil {
+			return nil, err
+		}
+	}
+	sessions, err := session.NewStore(timedBackend{Backend: backend, observe: s.metrics.observeStore}, opts)
 	if err != nil {
 		return nil, err
 	}

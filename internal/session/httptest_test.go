@@ -180,13 +180,30 @@ func (b *browser) set(srv *httptest.Server, key, value string) response {
 // cookie returns the session cookie the browser holds for srv, or "".
 func (b *browser) cookie(srv *httptest.Server) string {
 	b.t.Helper()
+	return b.cookieNamed(srv, testCookie)
+}
+
+// cookieNamed returns the browser's cookie name for srv, or "".
+func (b *browser) cookieNamed(srv *httptest.Server, name string) string {
+	b.t.Helper()
 	u, _ := url.Parse(srv.URL)
 	for _, c := range b.client.Jar.Cookies(u) {
-		if c.Name == testCookie {
+		if c.Name == name {
 			return c.Value
 		}
 	}
 	return ""
+}
+
+// setCookieNamed replaces the browser's cookie name for srv; "" removes it.
+func (b *browser) setCookieNamed(srv *httptest.Server, name, value string) {
+	b.t.Helper()
+	u, _ := url.Parse(srv.URL)
+	c := &http.Cookie{Name: name, Value: value, Path: "/"}
+	if value == "" {
+		c.MaxAge = -1
+	}
+	b.client.Jar.SetCookies(u, []*http.Cookie{c})
 }
 
 // setCookie replaces the browser's session cookie for srv.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/easelhq/easel/internal/workspace"
 	"github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
 )
@@ -22,6 +23,12 @@ type sessionInfo struct {
 	status  Status
 	created time.Time
 	resign  bool // the cookie was signed with a rotated-out key
+	// tag names the session state loaded or saved (payload.Tag);
+	// workspace is the token of the latest workspace state the request saw
+	// (workspace.Token); client is what the client's cookie says, or what
+	// the cookie set in this response says once one is set.
+	tag, workspace string
+	client         cookieValue
 }
 
 // sessionInfo returns the request's record of session name, attaching one
@@ -63,11 +70,38 @@ func Middleware(s *Store, name string, onError func(*gin.Context, error)) gin.Ha
 	return func(c *gin.Context) {
 		ri := &requestInfo{primary: name, byName: map[string]*sessionInfo{}}
 		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), infoKey{}, ri))
-		if _, err := s.Get(c.Request, name); err != nil {
+		sess, err := s.Get(c.Request, name)
+		if err != nil {
 			onError(c, err)
 			c.Abort()
 			return
 		}
+		info := ri.byName[name]
+		if !sess.IsNew && (info.client.tag != info.tag || info.resign) {
+			// The version cookie is missing (a session from before
+			// versions), older than the session, or the session cookie was
+			// signed with a retired key: bring them up to date, so that the
+			// next request can be served from a replica's memory.
+			if err := s.setCookies(c.Request, c.Writer, sess, info, info.resign); err != nil {
+				onError(c, err)
+				c.Abort()
+				return
+			}
+		}
+		// Every workspace state the request reads from the store or makes
+		// goes into the cookie, so that the next request, on any replica,
+		// can prove which state its client last saw.
+		tracker := workspace.NewTracker(info.workspace, func(w *workspace.Workspace) {
+			if info.workspace == w.Token {
+				return
+			}
+			info.workspace = w.Token
+			if sess.ID != "" && !c.Writer.Written() {
+				// Signing cannot fail with keys NewStore accepted.
+				_ = s.setCookies(c.Request, c.Writer, sess, info, false)
+			}
+		})
+		c.Request = c.Request.WithContext(workspace.WithTracker(c.Request.Context(), tracker))
 		inner(c)
 	}
 }

@@ -142,15 +142,17 @@ func TestStoreCookieAttributes(t *testing.T) {
 				h.Set("X-Forwarded-Proto", tc.proto)
 			}
 			r := newBrowser(t).do(http.MethodPost, srv.URL+"/set?k=k&v=v", h)
-			if len(r.setCookie) != 1 {
-				t.Fatalf("got cookies %v, want one", r.setCookie)
+			// The session cookie and its version cookie, alike.
+			if len(r.setCookie) != 2 || r.setCookie[0].Name != testCookie || r.setCookie[1].Name != testCookie+"_v" {
+				t.Fatalf("got cookies %v, want %s and %s_v", r.setCookie, testCookie, testCookie)
 			}
-			c := r.setCookie[0]
-			if c.Name != testCookie || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.MaxAge != 7200 {
-				t.Fatalf("cookie %s, want %s; HttpOnly; SameSite=Lax; Path=/; Max-Age=7200", c, testCookie)
-			}
-			if c.Secure != tc.want {
-				t.Fatalf("cookie %s: Secure=%v, want %v", c, c.Secure, tc.want)
+			for _, c := range r.setCookie {
+				if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.MaxAge != 7200 {
+					t.Fatalf("cookie %s, want HttpOnly; SameSite=Lax; Path=/; Max-Age=7200", c)
+				}
+				if c.Secure != tc.want {
+					t.Fatalf("cookie %s: Secure=%v, want %v", c, c.Secure, tc.want)
+				}
 			}
 		})
 	}

@@ -14,18 +14,23 @@ import (
 type payload struct {
 	Created time.Time
 	Values  map[any]any
+	// Tag names this saved state: each save makes a new random one, which
+	// the cookie carries so that a replica can tell whether its cached copy
+	// is the one the client last saw. Sessions saved before tags have none.
+	Tag string
 }
 
 type wirePayload struct {
 	V       int            `json:"v"`
 	Created int64          `json:"c"`
+	Tag     string         `json:"t,omitempty"`
 	Values  map[string]any `json:"d,omitempty"`
 }
 
 const payloadVersion = 1
 
 func encodePayload(p payload) ([]byte, error) {
-	w := wirePayload{V: payloadVersion, Created: p.Created.UnixMilli(), Values: make(map[string]any, len(p.Values))}
+	w := wirePayload{V: payloadVersion, Created: p.Created.UnixMilli(), Tag: p.Tag, Values: make(map[string]any, len(p.Values))}
 	for k, v := range p.Values {
 		ks, ok := k.(string)
 		if !ok {
@@ -48,7 +53,7 @@ func decodePayload(data []byte) (payload, error) {
 	if w.V != payloadVersion || w.Created <= 0 {
 		return payload{}, fmt.Errorf("decoding session: unknown format version %d", w.V)
 	}
-	p := payload{Created: time.UnixMilli(w.Created), Values: make(map[any]any, len(w.Values))}
+	p := payload{Created: time.UnixMilli(w.Created), Tag: w.Tag, Values: make(map[any]any, len(w.Values))}
 	for k, v := range w.Values {
 		p.Values[k] = v
 	}

@@ -46,6 +46,18 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// CacheSize, when above zero, keeps up to that many sessions in this
+	// replica's memory (see cache.go): a request whose cookie proves the
+	// copy current costs no round trip to the backend.
+	CacheSize int
+	// RefreshEvery is how long a cached session is served before the
+	// backend is asked again, which also restarts its idle timer there: the
+	// idle timeout ends at most this much early. Zero means one minute;
+	// it is capped at a quarter of IdleTTL.
+	RefreshEvery time.Duration
+	// Observe, if not nil, receives the result of every cache lookup
+	// (workspace.CacheHit, CacheMiss, CacheConflict), for metrics.
+	Observe func(result string)
 }
 
 // Store is a gin-contrib/sessions Store on a Backend. It only ever adopts IDs
@@ -56,6 +68,7 @@ type Store struct {
 	codecs  []securecookie.Codec
 	opts    Options
 	cookie  sessions.Options
+	cache   *cache // nil: every load asks the backend
 }
 
 // NewStore returns a Store. It fails when no key is given or a key is short.
@@ -82,10 +95,18 @@ func NewStore(backend Backend, opts Options) (*Store, error) {
 		sc.MaxAge(int(opts.Lifetime / time.Second))
 		sc.SetSerializer(securecookie.NopEncoder{})
 	}
-	return &Store{
+	st := &Store{
 		backend: backend, codecs: codecs, opts: opts,
 		cookie: sessions.Options{Path: "/", MaxAge: int(opts.Lifetime / time.Second), HttpOnly: true, SameSite: http.SameSiteLaxMode},
-	}, nil
+	}
+	if opts.CacheSize > 0 {
+		c, err := newCache(opts)
+		if err != nil {
+			return nil, err
+		}
+		st.cache = c
+	}
+	return st, nil
 }
 
 // RandomKey returns 32 random bytes, for a single replica with no configured key.
@@ -120,37 +141,61 @@ func (s *Store) New(r *http.Request, name string) (*gsessions.Session, error) {
 		return sess, nil
 	}
 	info.status = StatusMiss
-	var id []byte
-	if err := s.codecs[0].Decode(name, c.Value, &id); err != nil {
-		if len(s.codecs) == 1 || securecookie.DecodeMulti(name, c.Value, &id, s.codecs[1:]...) != nil {
+	var raw []byte
+	if err := s.codecs[0].Decode(name, c.Value, &raw); err != nil {
+		if len(s.codecs) == 1 || securecookie.DecodeMulti(name, c.Value, &raw, s.codecs[1:]...) != nil {
 			return sess, nil
 		}
 		info.resign = true // signed with an older key: re-sign on the next save
 	}
-	data, found, err := s.backend.Load(r.Context(), string(id), s.opts.IdleTTL)
-	if err != nil {
+	id := string(raw)
+	cv := s.versionOf(r, name, id)
+	info.client = cv
+	info.workspace = cv.workspace
+	p, found, err := s.load(r.Context(), id, cv.tag)
+	if err != nil || !found {
 		return sess, err
 	}
-	if !found {
+	if s.opts.Now().Sub(p.Created) >= s.opts.Lifetime {
+		s.cache.forget(id)
+		if err := s.backend.Delete(r.Context(), id); err != nil {
+			return sess, err
+		}
 		return sess, nil
+	}
+	sess.ID, sess.Values, sess.IsNew = id, p.Values, false
+	info.created = p.Created
+	info.tag = p.Tag
+	info.status = StatusHit
+	return sess, nil
+}
+
+// load returns session id: from this replica's cache when the cookie's tag
+// proves the copy current, else from the backend (which restarts the idle
+// timer there).
+func (s *Store) load(ctx context.Context, id, tag string) (payload, bool, error) {
+	data, ok := s.cache.lookup(id, tag)
+	if !ok {
+		var found bool
+		var err error
+		data, found, err = s.backend.Load(ctx, id, s.opts.IdleTTL)
+		if err != nil || !found {
+			s.cache.forget(id)
+			return payload{}, false, err
+		}
 	}
 	p, err := decodePayload(data)
 	if err != nil {
 		// Typically a deploy changed what a session holds: start afresh
 		// rather than answer 500 for the rest of the session's life.
-		s.opts.Logger.WarnContext(r.Context(), "discarding undecodable session", "err", err)
-		return sess, nil
+		s.opts.Logger.WarnContext(ctx, "discarding undecodable session", "err", err)
+		s.cache.forget(id)
+		return payload{}, false, nil
 	}
-	if s.opts.Now().Sub(p.Created) >= s.opts.Lifetime {
-		if err := s.backend.Delete(r.Context(), string(id)); err != nil {
-			return sess, err
-		}
-		return sess, nil
+	if !ok {
+		s.cache.remember(id, p.Tag, data)
 	}
-	sess.ID, sess.Values, sess.IsNew = string(id), p.Values, false
-	info.created = p.Created
-	info.status = StatusHit
-	return sess, nil
+	return p, true, nil
 }
 
 // Save stores the session and sets its cookie; a MaxAge < 0 deletes both.
@@ -158,11 +203,13 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *gsessions.Ses
 	ctx := r.Context()
 	if sess.Options.MaxAge < 0 {
 		if sess.ID != "" {
+			s.cache.forget(sess.ID)
 			if err := s.backend.Delete(ctx, sess.ID); err != nil {
 				return err
 			}
 		}
-		http.SetCookie(w, s.httpCookie(r, sess, ""))
+		replaceCookie(w, s.httpCookie(r, sess, sess.Name(), ""))
+		replaceCookie(w, s.httpCookie(r, sess, versionCookie(sess.Name()), ""))
 		return nil
 	}
 	info := infoFor(r, sess.Name())
@@ -170,7 +217,8 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *gsessions.Ses
 	if sess.ID == "" || info.created.IsZero() {
 		info.created = now
 	}
-	data, err := encodePayload(payload{Created: info.created, Values: sess.Values})
+	tag := newTag()
+	data, err := encodePayload(payload{Created: info.created, Values: sess.Values, Tag: tag})
 	if err != nil {
 		return err
 	}
@@ -182,46 +230,92 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *gsessions.Ses
 		// The absolute lifetime ended while this request ran. Redis reads a
 		// zero TTL as "never expire" and rejects a negative one, so the
 		// session ends here, as if it had expired between load and save.
+		s.cache.forget(sess.ID)
 		if err := s.backend.Delete(ctx, sess.ID); err != nil {
 			return err
 		}
 		return ErrGone
 	}
+	newCookie := sess.ID == "" || info.resign
 	if sess.ID != "" {
 		if err := s.backend.Update(ctx, sess.ID, data, ttl); err != nil {
+			s.cache.forget(sess.ID)
 			return err
 		}
-		if !info.resign {
-			return nil // the cookie the browser holds is still valid
+	} else {
+		id, err := newID()
+		if err != nil {
+			return err
 		}
-		return s.setCookie(r, w, sess)
+		if err := s.backend.Create(ctx, id, data, ttl); err != nil {
+			return err
+		}
+		sess.ID = id
 	}
-	id, err := newID()
-	if err != nil {
-		return err
-	}
-	if err := s.backend.Create(ctx, id, data, ttl); err != nil {
-		return err
-	}
-	sess.ID = id
-	return s.setCookie(r, w, sess)
+	s.cache.remember(sess.ID, tag, data)
+	info.tag = tag
+	// The version cookie changes with every save: it carries the new tag,
+	// which is what lets the other replicas see that their copies are older.
+	return s.setCookies(r, w, sess, info, newCookie)
 }
 
-// setCookie signs the session's ID with the first key and sets the cookie.
-func (s *Store) setCookie(r *http.Request, w http.ResponseWriter, sess *gsessions.Session) error {
-	value, err := securecookie.EncodeMulti(sess.Name(), []byte(sess.ID), s.codecs...)
-	if err != nil {
-		return fmt.Errorf("signing session cookie: %w", err)
+// setCookies signs the session's ID, tag and workspace token with the
+// first key and sets the version cookie, and with withID the session cookie
+// too, each replacing one set earlier in this response.
+//
+// The session cookie holds the ID alone, exactly as before versions
+// existed, so that during a rolling update a replica of the previous
+// release still finds the session (it would take an ID with versions in
+// it for an unknown session, and issue a new one over it).
+func (s *Store) setCookies(r *http.Request, w http.ResponseWriter, sess *gsessions.Session, info *sessionInfo, withID bool) error {
+	if withID {
+		value, err := securecookie.EncodeMulti(sess.Name(), []byte(sess.ID), s.codecs...)
+		if err != nil {
+			return fmt.Errorf("signing session cookie: %w", err)
+		}
+		replaceCookie(w, s.httpCookie(r, sess, sess.Name(), value))
 	}
-	http.SetCookie(w, s.httpCookie(r, sess, value))
+	cv := cookieValue{id: sess.ID, tag: info.tag, workspace: info.workspace}
+	name := versionCookie(sess.Name())
+	value, err := securecookie.EncodeMulti(name, []byte(cv.String()), s.codecs...)
+	if err != nil {
+		return fmt.Errorf("signing session version cookie: %w", err)
+	}
+	replaceCookie(w, s.httpCookie(r, sess, name, value))
+	info.client = cv
 	return nil
 }
 
-// Delete removes a session by ID from the backend (the cookie is left alone).
-func (s *Store) Delete(ctx context.Context, id string) error { return s.backend.Delete(ctx, id) }
+// versionOf returns what the request's version cookie says about session
+// id; nothing when it is missing, invalid, or about another session.
+func (s *Store) versionOf(r *http.Request, name, id string) cookieValue {
+	c, err := r.Cookie(versionCookie(name))
+	if err != nil {
+		return cookieValue{}
+	}
+	var raw []byte
+	if securecookie.DecodeMulti(versionCookie(name), c.Value, &raw, s.codecs...) != nil {
+		return cookieValue{}
+	}
+	cv := parseCookieValue(string(raw))
+	if cv.id != id {
+		return cookieValue{}
+	}
+	return cv
+}
 
-func (s *Store) httpCookie(r *http.Request, sess *gsessions.Session, value string) *http.Cookie {
-	c := gsessions.NewCookie(sess.Name(), value, sess.Options)
+// versionCookie names the cookie that carries the versions of session
+// cookie name.
+func versionCookie(name string) string { return name + "_v" }
+
+// Delete removes a session by ID from the backend (the cookie is left alone).
+func (s *Store) Delete(ctx context.Context, id string) error {
+	s.cache.forget(id)
+	return s.backend.Delete(ctx, id)
+}
+
+func (s *Store) httpCookie(r *http.Request, sess *gsessions.Session, name, value string) *http.Cookie {
+	c := gsessions.NewCookie(name, value, sess.Options)
 	switch s.opts.Secure {
 	case "always":
 		c.Secure = true

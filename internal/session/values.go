@@ -39,8 +39,14 @@ func WorkspaceIDOrNew(s sessions.Session) (string, error) {
 	return workspace.NewID()
 }
 
-// SetWorkspaceID points the session at a workspace.
-func SetWorkspaceID(s sessions.Session, id string) { s.Set(workspaceKey, id) }
+// SetWorkspaceID points the session at a workspace. Setting the ID it
+// already holds changes nothing, so it does not cost a session save (and a
+// new cookie, which would make every replica's copy stale).
+func SetWorkspaceID(s sessions.Session, id string) {
+	if WorkspaceID(s) != id {
+		s.Set(workspaceKey, id)
+	}
+}
 
 // AddFlash queues a message of kind for the next page.
 func AddFlash(s sessions.Session, kind, text string) { s.AddFlash(text, flashPrefix+kind) }

@@ -10,6 +10,7 @@ import (
 	"github.com/easelhq/easel/internal/problem"
 	"github.com/easelhq/easel/internal/session"
 	"github.com/easelhq/easel/internal/upload"
+	"github.com/easelhq/easel/internal/workspace"
 	"github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
 )
@@ -97,6 +98,12 @@ func (h *Handler) compositeRequest(c *gin.Context) (compose.Request, error) {
 func (h *Handler) Job(c *gin.Context) {
 	s := sessions.Default(c)
 	j, err := h.composer.Find(c.Request.Context(), session.WorkspaceID(s), c.Param("id"))
+	if err == nil && j.Status == compose.StatusSucceeded {
+		// Another replica committed the composite, outside any request of
+		// this client: read the workspace past every replica cache, so that
+		// the cookie names the state with the composite in it.
+		_, _, err = h.svc.Get(workspace.ReadFresh(c.Request.Context()), session.WorkspaceID(s))
+	}
 	if err != nil {
 		h.after(c, err, "")
 		return

@@ -262,6 +262,27 @@ func testStoreConformance(t *testing.T, newFixture func(t *testing.T) fixture) {
 				t.Fatalf("Get version %d, want %d", w.Version, versions[len(versions)-1])
 			}
 		}},
+		{"every change gets a token never used before, and Get returns it", func(t *testing.T, f fixture) {
+			// Replica caches serve a workspace only to a client holding its
+			// token: a reused token would make them serve the wrong state.
+			seen := map[string]bool{}
+			record := func(w *Workspace) {
+				t.Helper()
+				if w.Token == "" || seen[w.Token] {
+					t.Fatalf("token %q after change %d is empty or reused", w.Token, len(seen)+1)
+				}
+				seen[w.Token] = true
+				if got := mustGet(t, f.store, w); got.Token != w.Token {
+					t.Fatalf("Get token %q, the change returned %q", got.Token, w.Token)
+				}
+			}
+			record(mustOriginal(t, f.store, imgA))
+			record(mustAppend(t, f.store, "a"))
+			record(mustMove(t, f.store, Undo))
+			record(mustMove(t, f.store, Undo)) // a no-op is still a new state
+			record(mustMove(t, f.store, Reset))
+			record(mustOriginal(t, f.store, imgA)) // the same image again
+		}},
 		{"workspaces are independent", func(t *testing.T, f fixture) {
 			mustOriginal(t, f.store, imgA)
 			mustAppend(t, f.store, "a")

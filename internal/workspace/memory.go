@@ -97,6 +97,7 @@ func (m *Memory) load(id string) (Workspace, bool) {
 
 func (m *Memory) store(w Workspace) *Workspace {
 	w.Version++
+	w.Token = token(w.Version, newTag())
 	m.wss[w.ID] = memWorkspace{ws: w, expires: m.now().Add(m.ttl)}
 	return clone(w)
 }

@@ -32,15 +32,18 @@ func (r *Redis) keys(id string) []string {
 	return []string{base, base + ":edits"}
 }
 
-// read is a script's reply for a workspace: {"ok", img, cur, ver, edit...}.
-// result is read after a change, which also restarts the expiry.
+// read is a script's reply for a workspace: {"ok", img, cur, ver, tag,
+// edit...}. result is read after a change, which also restarts the expiry
+// and stamps the workspace with ARGV[2], a random tag that names this exact
+// state (see Workspace.Token).
 const read = `
 local function read()
-  local out = {'ok', redis.call('HGET', KEYS[1], 'img'), redis.call('HGET', KEYS[1], 'cur'), redis.call('HGET', KEYS[1], 'ver')}
+  local out = {'ok', redis.call('HGET', KEYS[1], 'img'), redis.call('HGET', KEYS[1], 'cur'), redis.call('HGET', KEYS[1], 'ver'), redis.call('HGET', KEYS[1], 'tag')}
   for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do out[#out+1] = e end
   return out
 end
 local function result()
+  redis.call('HSET', KEYS[1], 'tag', ARGV[2])
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
   redis.call('PEXPIRE', KEYS[2], ARGV[1])
   return read()
@@ -56,18 +59,18 @@ return read()`)
 
 	setOriginalScript = redis.NewScript(read + `
 redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[1], 'img', ARGV[2], 'cur', 0)
+redis.call('HSET', KEYS[1], 'img', ARGV[3], 'cur', 0)
 redis.call('HINCRBY', KEYS[1], 'ver', 1)
 return result()`)
 
 	appendScript = redis.NewScript(read + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'notfound'} end
-local want = tonumber(ARGV[3])
+local want = tonumber(ARGV[4])
 if want >= 0 and want ~= tonumber(redis.call('HGET', KEYS[1], 'ver')) then return {'conflict'} end
 local cur = tonumber(redis.call('HGET', KEYS[1], 'cur'))
-if cur >= tonumber(ARGV[4]) then return {'full'} end
+if cur >= tonumber(ARGV[5]) then return {'full'} end
 if cur == 0 then redis.call('DEL', KEYS[2]) else redis.call('LTRIM', KEYS[2], 0, cur - 1) end
-redis.call('RPUSH', KEYS[2], ARGV[2])
+redis.call('RPUSH', KEYS[2], ARGV[3])
 redis.call('HSET', KEYS[1], 'cur', cur + 1)
 redis.call('HINCRBY', KEYS[1], 'ver', 1)
 return result()`)
@@ -76,9 +79,9 @@ return result()`)
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'notfound'} end
 local cur = tonumber(redis.call('HGET', KEYS[1], 'cur'))
 local n = redis.call('LLEN', KEYS[2])
-if ARGV[2] == 'undo' and cur > 0 then cur = cur - 1
-elseif ARGV[2] == 'redo' and cur < n then cur = cur + 1
-elseif ARGV[2] == 'reset' then cur = 0; redis.call('DEL', KEYS[2]) end
+if ARGV[3] == 'undo' and cur > 0 then cur = cur - 1
+elseif ARGV[3] == 'redo' and cur < n then cur = cur + 1
+elseif ARGV[3] == 'reset' then cur = 0; redis.call('DEL', KEYS[2]) end
 redis.call('HSET', KEYS[1], 'cur', cur)
 redis.call('HINCRBY', KEYS[1], 'ver', 1)
 return result()`)
@@ -117,7 +120,7 @@ func (r *Redis) Move(ctx context.Context, id string, m Movement) (*Workspace, er
 }
 
 func (r *Redis) run(ctx context.Context, s *redis.Script, id string, args ...any) (*Workspace, error) {
-	argv := append([]any{r.ttl.Milliseconds()}, args...)
+	argv := append([]any{r.ttl.Milliseconds(), newTag()}, args...)
 	reply, err := s.Run(ctx, r.client, r.keys(id), argv...).Slice()
 	if err != nil {
 		return nil, store.Unavailable("changing workspace", err)
@@ -137,7 +140,7 @@ func decode(id string, reply []any) (*Workspace, error) {
 	case "full":
 		return nil, ErrTooManyEdits
 	}
-	if len(reply) < 4 {
+	if len(reply) < 5 {
 		return nil, fmt.Errorf("decoding workspace: short reply (%d fields)", len(reply))
 	}
 	w := &Workspace{ID: id}
@@ -152,7 +155,12 @@ func decode(id string, reply []any) (*Workspace, error) {
 	if _, err := fmt.Sscan(str(reply[3]), &w.Version); err != nil {
 		return nil, fmt.Errorf("decoding workspace version: %w", err)
 	}
-	for _, e := range reply[4:] {
+	if tag := str(reply[4]); tag != "" {
+		// A workspace last changed by an easel from before tags has none:
+		// it gets no token, so no replica serves it from memory.
+		w.Token = token(w.Version, tag)
+	}
+	for _, e := range reply[5:] {
 		w.Edits = append(w.Edits, json.RawMessage(str(e)))
 	}
 	w.Cursor = min(w.Cursor, len(w.Edits))

@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"strconv"
 
 	"github.com/easelhq/easel/internal/randid"
 )
@@ -47,6 +49,14 @@ type Workspace struct {
 	Cursor   int
 	// Version increases with every change; conditional changes compare it.
 	Version int64
+	// Token names this exact state: every change gets a new one, never
+	// reused, not even when Redis loses changes in a failover and Version
+	// counts up again from an older value. A replica may serve a cached
+	// workspace to a request that proves, with the token its client last
+	// saw, that the copy is that state (see Cached). Empty: the state has no
+	// token (a workspace last changed by an easel from before tokens), so
+	// it is never served from a cache.
+	Token string
 }
 
 // Applied returns the edits up to the cursor.
@@ -83,3 +93,14 @@ func NewID() (string, error) { return randid.New(16) }
 
 // ValidID reports whether id looks like one NewID makes.
 func ValidID(id string) bool { return randid.Valid(id, 16) }
+
+// newTag returns a random tag for a new state. It needs to be unique, not
+// secret: clients only ever see it inside a signed cookie.
+func newTag() string { return strconv.FormatUint(rand.Uint64(), 36) }
+
+// token combines a state's version and tag into its Token. The version
+// keeps a token changing even when an easel from before tokens changes the
+// workspace (it bumps the version but not the tag, during a rolling update).
+func token(version int64, tag string) string {
+	return strconv.FormatInt(version, 36) + "-" + tag
+}

@@ -8,6 +8,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sort"
+	"sync"
+	"time"
 
 	"github.com/easelhq/easel/internal/cluster"
 	"github.com/gin-contrib/sessions"
@@ -93,4 +96,80 @@ func InSessionTraffic(ctx context.Context, dir string, views int, data []byte) (
 	}
 	defer srv.Close()
 	return uploadAndMeasure(ctx, srv.URL, rsrv.Addr, 1, views, data)
+}
+
+// InSessionViews is the original design's row of the end-to-end table:
+// users virtual users, each with its own cookie jar, upload data to
+// inSessionServer (on its own redis-server) and then view the page in a
+// loop for d. The original has no edit list, so only page views are
+// measured; each view reads the image's bytes out of the session.
+func InSessionViews(ctx context.Context, dir string, users int, d time.Duration, data []byte) (E2E, error) {
+	rdir := filepath.Join(dir, "views-in-session")
+	if err := os.MkdirAll(rdir, 0o755); err != nil {
+		return E2E{}, err
+	}
+	rsrv, err := cluster.StartRedis(ctx, rdir)
+	if err != nil {
+		return E2E{}, err
+	}
+	defer func() { _ = rsrv.Stop() }() // teardown: the figures are taken by then
+	srv, err := inSessionServer(rsrv.Addr)
+	if err != nil {
+		return E2E{}, err
+	}
+	defer srv.Close()
+	clients := make([]*http.Client, users)
+	for i := range clients {
+		if clients[i], err = jarClient(); err != nil {
+			return E2E{}, err
+		}
+		var ws struct {
+			CSRF string `json:"csrf_token"`
+		}
+		if err := get(ctx, clients[i], srv.URL+"/api/v1/workspace", &ws); err != nil {
+			return E2E{}, err
+		}
+		if err := postImage(ctx, clients[i], srv.URL+"/api/v1/image", ws.CSRF, data); err != nil {
+			return E2E{}, err
+		}
+	}
+	var (
+		mu        sync.Mutex
+		latencies []float64
+		failed    int
+		wg        sync.WaitGroup
+	)
+	start := time.Now()
+	deadline := start.Add(d)
+	for _, hc := range clients {
+		wg.Go(func() {
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				t0 := time.Now()
+				err := get(ctx, hc, srv.URL+"/image", nil)
+				ms := float64(time.Since(t0).Microseconds()) / 1000
+				mu.Lock()
+				if err != nil {
+					failed++
+				} else {
+					latencies = append(latencies, ms)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	secs := time.Since(start).Seconds()
+	sort.Float64s(latencies)
+	return E2E{
+		Seconds: secs, PageViews: len(latencies), Failed: failed,
+		PageP50: quantile(latencies, 0.50), PageP99: quantile(latencies, 0.99),
+	}, nil
+}
+
+// quantile returns the q-quantile of sorted values (0 when there are none).
+func quantile(sorted []float64, q float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(q*float64(len(sorted))))]
 }

@@ -27,6 +27,10 @@ type report struct {
 	elapsed  time.Duration
 	sections []section
 	ratios   []string // "name: value (goal …: met)"
+
+	// What the traffic step measured, for the end-to-end table.
+	upload                         []byte
+	easelTraffic, inSessionTraffic bench.Traffic
 }
 
 func (r *report) add(title string, parts ...string) {
@@ -141,6 +145,7 @@ func (r *report) traffic(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	r.upload = data
 	easel, err := bench.EaselTraffic(ctx, r.bin, r.s.work, r.s.replica, r.s.views, data)
 	if err != nil {
 		return err
@@ -157,8 +162,13 @@ func (r *report) traffic(ctx context.Context) error {
 		t.Rows = append(t.Rows, []string{row.name, fmt.Sprint(row.t.Upload), bench.Num(row.t.FirstIn+row.t.FirstOut, 0),
 			bench.Num(row.t.In, 0), bench.Num(row.t.Out, 0), bench.Num(row.t.Total(), 0)})
 	}
+	r.easelTraffic, r.inSessionTraffic = easel, inSession
 	met := easel.Total() <= 2048
 	ratio := inSession.Total() / max(easel.Total(), 1)
+	commands := 0.0
+	for _, n := range easel.Commands {
+		commands += n
+	}
 	r.ratios = append(r.ratios,
 		fmt.Sprintf("bytes per page view: easel %.0f B, image-in-session %.0f B (%.0f× more)", easel.Total(), inSession.Total(), ratio),
 		"bytes per page view goal (easel ≤ 2 KB): "+strings.Trim(goal(met), "*"))
@@ -171,11 +181,17 @@ func (r *report) traffic(ctx context.Context) error {
 			"minus the median cost of the two `INFO` calls themselves. The preview image itself is served by "+
 			"`/blobs/<digest>` with `Cache-Control: immutable`, so a browser fetches it once and it is not part of a page view. "+
 			"The in-session variant is the Spring Boot original's design reduced to a gin app on the stock gin-contrib Redis store; "+
-			"it only reads the session on a view (it saves only when the session changes), so its figure is a lower bound.\n", easel.Upload, easel.Views),
+			"it only reads the session on a view (it saves only when the session changes), so its figure is a lower bound. "+
+			"Redis commands per view are counted with `INFO commandstats` over the steady-state views, minus what the service "+
+			"sent over an idle stretch as long (the composite job runners polling their queue), minus the `INFO` calls.\n", easel.Upload, easel.Views),
 		cmdLine(r.command), t.String(),
 		"Redis commands per steady-state view: easel: "+bench.CommandList(easel.Commands)+"; image in the session: "+bench.CommandList(inSession.Commands)+".\n",
 		fmt.Sprintf("Goal: easel ≤ 2 KB (2048 bytes) per page view: %s (%.0f bytes; the in-session variant moves %.0f× as much).\n", goal(met), easel.Total(), ratio),
+		fmt.Sprintf("Goal (issue 15): no Redis command for a steady-state page view: %s (%s per view). "+
+			"A replica serves the session and the workspace from its own memory when the signed cookie names the very "+
+			"version it holds; any other version is read from Redis.\n", goal(commands == 0), bench.Num(commands, 2)),
 	)
+	r.ratios = append(r.ratios, fmt.Sprintf("Redis commands per steady-state page view: %s (goal 0: %s)", bench.Num(commands, 2), strings.Trim(goal(commands == 0), "*")))
 	return nil
 }
 
@@ -215,10 +231,18 @@ func (r *report) e2e(ctx context.Context) error {
 			med[i][k] = bench.Median(v)
 		}
 	}
-	mt := bench.Table{Header: []string{"strategy", "page views/s", "edits/s", "page p50 ms", "page p99 ms", "edit p50 ms", "edit p99 ms", "consistency %"}}
+	orig, err := bench.InSessionViews(ctx, r.s.work, r.s.users, r.s.e2eDuration, r.upload)
+	if err != nil {
+		return err
+	}
+	mt := bench.Table{Header: []string{"strategy", "page views/s", "edits/s", "page p50 ms", "page p99 ms", "edit p50 ms", "edit p99 ms", "consistency %", "Redis bytes per view"}}
+	mt.Rows = append(mt.Rows, []string{"the original: image bytes in the session, 1 process", bench.Num(orig.PagesPerSec(), 1), bench.NA,
+		bench.Num(orig.PageP50, 1), bench.Num(orig.PageP99, 1), bench.NA, bench.NA, bench.NA, bench.Num(r.inSessionTraffic.Total(), 0)})
+	perView := []float64{0, r.easelTraffic.Total()}
 	for i, m := range med {
 		mt.Rows = append(mt.Rows, []string{bench.Strategies[i].Name, bench.Num(m["pages"], 1), bench.Num(m["edits"], 1),
-			bench.Num(m["pp50"], 1), bench.Num(m["pp99"], 1), bench.Num(m["ep50"], 1), bench.Num(m["ep99"], 1), bench.Num(m["cons"], 1)})
+			bench.Num(m["pp50"], 1), bench.Num(m["pp99"], 1), bench.Num(m["ep50"], 1), bench.Num(m["ep99"], 1), bench.Num(m["cons"], 1),
+			bench.Num(perView[i], 0)})
 	}
 	ct := bench.Table{Header: append(append([]string{"strategy"}, cpuColumns...), "total", "total ÷ memory + ip_hash")}
 	for i, m := range med {
@@ -229,25 +253,29 @@ func (r *report) e2e(ctx context.Context) error {
 		ct.Rows = append(ct.Rows, append(row, bench.Num(m["cpu:total"], 2), bench.Ratio(m["cpu:total"]/med[0]["cpu:total"])))
 	}
 	pr, er := med[1]["pages"]/med[0]["pages"], med[1]["edits"]/med[0]["edits"]
-	met := pr >= 0.85 && er >= 0.85
-	rt := bench.Table{Header: []string{"ratio", "page views/s", "edits/s"}, Rows: [][]string{{"redis + round robin ÷ memory + ip_hash", bench.Ratio(pr), bench.Ratio(er)}}}
+	cr := med[1]["cpu:total"] / med[0]["cpu:total"]
+	met := pr >= 0.95 && er >= 0.90
+	rt := bench.Table{Header: []string{"ratio", "page views/s", "edits/s", "CPU per flow"}, Rows: [][]string{{"redis + round robin ÷ memory + ip_hash", bench.Ratio(pr), bench.Ratio(er), bench.Ratio(cr)}}}
 	r.ratios = append(r.ratios,
-		fmt.Sprintf("end to end: redis+round robin ÷ memory+ip_hash: page views %.2f×, edits %.2f×", pr, er),
-		"end-to-end goal (≥ 0.85×): "+strings.Trim(goal(met), "*"))
+		fmt.Sprintf("end to end: redis+round robin ÷ memory+ip_hash: page views %.2f×, edits %.2f×, CPU per flow %.2f×", pr, er, cr),
+		"end-to-end goal (≥ 0.95× page views, ≥ 0.90× edits): "+strings.Trim(goal(met), "*"))
 	parts := []string{
 		fmt.Sprintf("The local cluster: %d `easel serve` processes behind a real nginx, with a real redis-server for the Redis store. "+
 			"The probe (`internal/probe`, web flow) runs %d users for %s per run, each flow: form, upload (64×48), `GET /image`, %d edits "+
 			"through the API, verify. Every user binds its own 127.x.y.z source address in a distinct /24, so ip_hash spreads them as "+
 			"distinct clients (its best case). Runs alternate between the strategies, %d each; the summary is the median. "+
 			"Throughput counts completed steps over the run; latency is what the user waited, retries included. "+
-			"The probe, nginx, Redis and all replicas share this machine's %d cores, so these are whole-system figures.\n",
-			r.s.replica, r.s.users, r.s.e2eDuration, r.s.edits, r.s.rounds, bench.ThisMachine().Cores),
+			"The probe, nginx, Redis and all replicas share this machine's %d cores, so these are whole-system figures. "+
+			"The first row is the design easel replaces (the image's bytes in the session, on gin-contrib's stock Redis store, "+
+			"one process, the %d-byte photo of section 2): it has no edit list and no probe flow, so its %d users only view the "+
+			"page, for %s, once; its Redis bytes per view are section 2's, as are easel's (memory + ip_hash uses no Redis).\n",
+			r.s.replica, r.s.users, r.s.e2eDuration, r.s.edits, r.s.rounds, bench.ThisMachine().Cores, len(r.upload), r.s.users, r.s.e2eDuration),
 		cmdLine(r.command), mt.String(),
 		cmdLine(r.command), rt.String(),
-		fmt.Sprintf("Goal: Redis + round robin ≥ 0.85× the throughput of memory + ip_hash (page views and edits): %s.\n", goal(met)),
+		fmt.Sprintf("Goal (issue 15): Redis + round robin ≥ 0.95× the page views and ≥ 0.90× the edits of memory + ip_hash: %s.\n", goal(met)),
 		"CPU time per completed flow, in milliseconds, by process (medians; /proc utime + stime over the run; " +
 			"the probe runs in the benchmark's own process). The machine's cores are shared by all of them and the run is CPU-bound, " +
-			"so throughput follows the inverse of the total: a ratio of 0.85× needs a total within 1.18× of memory + ip_hash.\n",
+			"so throughput follows the inverse of the total: ratios of 0.95× and 0.90× need a total within 1.05× and 1.11× of memory + ip_hash.\n",
 		cmdLine(r.command), ct.String(),
 		"Every run:\n", cmdLine(r.command), t.String(),
 	}
@@ -256,7 +284,7 @@ func (r *report) e2e(ctx context.Context) error {
 			"over the network instead of from process memory. The session part of that, profiled:\n",
 			r.profile(ctx, "./internal/session/", "StoreGetSave/store=easel/conc=par16", "2s"))
 	}
-	r.add("3. End to end: memory + ip_hash vs Redis + round robin", parts...)
+	r.add("3. End to end: the original vs memory + ip_hash vs Redis + round robin", parts...)
 	return nil
 }
 
