@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/easelhq/easel/internal/testutil"
+	"github.com/gin-contrib/sessions"
+	"github.com/gin-gonic/gin"
 	"github.com/gorilla/securecookie"
 )
 
@@ -211,4 +213,55 @@ func TestCacheLogoutOnOtherReplica(t *testing.T) {
 	br.setCookieNamed(a, versionCookie(testCookie), oldVersion)
 	clock.Advance(2 * time.Minute)
 	br.get(b, "k").expect(t, http.StatusOK, StatusMiss)
+}
+
+// TestCacheChangesReadTheBackend: a session that ended on the backend (it
+// expired, or was revoked there) may still be shown by a replica's copy for
+// a page view, but the user's next action, a POST, reads the backend and
+// finds it gone: nothing is done on behalf of a session that no longer
+// exists.
+func TestCacheChangesReadTheBackend(t *testing.T) {
+	t.Parallel()
+	clock := testutil.NewClock()
+	shared, st := cachedReplicas(t, clock)
+	a := newTestServer(t, st[0], nil)
+	br := newBrowser(t)
+	br.set(a, "k", "v").expect(t, http.StatusOK, StatusNew)
+	id := br.get(a, "k").expect(t, http.StatusOK, StatusHit).reply.ID
+	if err := shared.Delete(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	loads := shared.count()
+	br.set(a, "k", "w").expect(t, http.StatusOK, StatusMiss)
+	if shared.count() == loads {
+		t.Error("a POST was answered from the replica's copy of the session; want a load from the backend")
+	}
+}
+
+// TestCacheGoneSessionIsGoneEverywhere: once an action found the session
+// gone, no replica shows it again from its copy, not even on a page view.
+func TestCacheGoneSessionIsGoneEverywhere(t *testing.T) {
+	t.Parallel()
+	clock := testutil.NewClock()
+	shared, st := cachedReplicas(t, clock)
+	// POST /refuse reads the session and refuses the action without saving
+	// anything, as a CSRF check does for a session that is gone.
+	refuse := func(r *gin.Engine) {
+		r.POST("/refuse", func(c *gin.Context) {
+			c.JSON(http.StatusForbidden, reply{ID: sessions.Default(c).ID()})
+		})
+	}
+	a, b := newTestServer(t, st[0], refuse), newTestServer(t, st[1], refuse)
+	br := newBrowser(t)
+	br.set(a, "k", "v").expect(t, http.StatusOK, StatusNew)
+	id := br.get(a, "k").expect(t, http.StatusOK, StatusHit).reply.ID // A holds a copy
+	if err := shared.Delete(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	// The next action lands on B and finds the session gone; the page
+	// view after it lands on A, which still holds the copy.
+	br.do(http.MethodPost, b.URL+"/refuse", nil).expect(t, http.StatusForbidden, StatusMiss)
+	if r := br.get(a, "k"); r.status != StatusMiss && r.reply.Value != nil {
+		t.Errorf("after the session was found gone, A shows it from its copy: %s, value %v", r.status, r.reply.Value)
+	}
 }

@@ -77,6 +77,13 @@ func Middleware(s *Store, name string, onError func(*gin.Context, error)) gin.Ha
 			return
 		}
 		info := ri.byName[name]
+		if info.status == StatusMiss && info.client != (cookieValue{}) {
+			// The client's session is gone from the backend (this request
+			// read it there). Its version cookie would let a replica that
+			// still holds a copy show that session on the next page view:
+			// drop it, so that every replica asks the backend.
+			s.dropVersion(c.Request, c.Writer, sess, info)
+		}
 		if !sess.IsNew && (info.client.tag != info.tag || info.resign) {
 			// The version cookie is missing (a session from before
 			// versions), older than the session, or the session cookie was

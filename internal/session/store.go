@@ -152,7 +152,16 @@ func (s *Store) New(r *http.Request, name string) (*gsessions.Session, error) {
 	cv := s.versionOf(r, name, id)
 	info.client = cv
 	info.workspace = cv.workspace
-	p, found, err := s.load(r.Context(), id, cv.tag)
+	// A request that changes state (POST, PUT, PATCH, DELETE) always reads
+	// the session from the backend: a session that expired, was revoked or
+	// was deleted there is noticed at the user's next action, never acted
+	// on from a replica's copy. Page views may still be served from memory,
+	// for at most the cache's refresh interval.
+	tag := cv.tag
+	if !safeMethod(r.Method) {
+		tag = ""
+	}
+	p, found, err := s.load(r.Context(), id, tag)
 	if err != nil || !found {
 		return sess, err
 	}
@@ -286,6 +295,14 @@ func (s *Store) setCookies(r *http.Request, w http.ResponseWriter, sess *gsessio
 	return nil
 }
 
+// dropVersion expires the client's version cookie.
+func (s *Store) dropVersion(r *http.Request, w http.ResponseWriter, sess *gsessions.Session, info *sessionInfo) {
+	c := s.httpCookie(r, sess, versionCookie(sess.Name()), "")
+	c.MaxAge = -1
+	replaceCookie(w, c)
+	info.client = cookieValue{}
+}
+
 // versionOf returns what the request's version cookie says about session
 // id; nothing when it is missing, invalid, or about another session.
 func (s *Store) versionOf(r *http.Request, name, id string) cookieValue {
@@ -329,3 +346,8 @@ func (s *Store) httpCookie(r *http.Request, sess *gsessions.Session, name, value
 
 // newID returns 32 random bytes, URL-safe base64: unguessable, server-issued.
 func newID() (string, error) { return randid.New(32) }
+
+// safeMethod reports whether an HTTP method only reads (RFC 9110 §9.2.1).
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
