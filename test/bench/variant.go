@@ -8,11 +8,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sort"
 	"sync"
 	"time"
 
 	"github.com/easelhq/easel/internal/cluster"
+	"github.com/easelhq/easel/internal/probe"
 	"github.com/gin-contrib/sessions"
 	stockredis "github.com/gin-contrib/sessions/redis"
 	"github.com/gin-gonic/gin"
@@ -78,24 +78,34 @@ func inSessionServer(redisAddr string) (*httptest.Server, error) {
 	return httptest.NewServer(r), nil
 }
 
-// InSessionTraffic measures the same page views as EaselTraffic against
-// inSessionServer on its own redis-server.
-func InSessionTraffic(ctx context.Context, dir string, views int, data []byte) (Traffic, error) {
-	rdir := filepath.Join(dir, "traffic-in-session")
+// startInSession starts inSessionServer on a redis-server of its own,
+// working in dir/name; stop ends both.
+func startInSession(ctx context.Context, dir, name string) (srv *httptest.Server, redisAddr string, stop func(), err error) {
+	rdir := filepath.Join(dir, name)
 	if err := os.MkdirAll(rdir, 0o755); err != nil {
-		return Traffic{}, err
+		return nil, "", nil, err
 	}
 	rsrv, err := cluster.StartRedis(ctx, rdir)
 	if err != nil {
-		return Traffic{}, err
+		return nil, "", nil, err
 	}
-	defer func() { _ = rsrv.Stop() }() // teardown: the figures are taken by then
-	srv, err := inSessionServer(rsrv.Addr)
+	if srv, err = inSessionServer(rsrv.Addr); err != nil {
+		_ = rsrv.Stop() // the start failed; that error is the one to report
+		return nil, "", nil, err
+	}
+	// teardown: the figures are taken by then
+	return srv, rsrv.Addr, func() { srv.Close(); _ = rsrv.Stop() }, nil
+}
+
+// InSessionTraffic measures the same page views as EaselTraffic against
+// inSessionServer on its own redis-server.
+func InSessionTraffic(ctx context.Context, dir string, views int, data []byte) (Traffic, error) {
+	srv, addr, stop, err := startInSession(ctx, dir, "traffic-in-session")
 	if err != nil {
 		return Traffic{}, err
 	}
-	defer srv.Close()
-	return uploadAndMeasure(ctx, srv.URL, rsrv.Addr, 1, views, data)
+	defer stop()
+	return uploadAndMeasure(ctx, srv.URL, addr, 1, views, data)
 }
 
 // InSessionViews is the original design's row of the end-to-end table:
@@ -104,20 +114,11 @@ func InSessionTraffic(ctx context.Context, dir string, views int, data []byte) (
 // loop for d. The original has no edit list, so only page views are
 // measured; each view reads the image's bytes out of the session.
 func InSessionViews(ctx context.Context, dir string, users int, d time.Duration, data []byte) (E2E, error) {
-	rdir := filepath.Join(dir, "views-in-session")
-	if err := os.MkdirAll(rdir, 0o755); err != nil {
-		return E2E{}, err
-	}
-	rsrv, err := cluster.StartRedis(ctx, rdir)
+	srv, _, stop, err := startInSession(ctx, dir, "views-in-session")
 	if err != nil {
 		return E2E{}, err
 	}
-	defer func() { _ = rsrv.Stop() }() // teardown: the figures are taken by then
-	srv, err := inSessionServer(rsrv.Addr)
-	if err != nil {
-		return E2E{}, err
-	}
-	defer srv.Close()
+	defer stop()
 	clients := make([]*http.Client, users)
 	for i := range clients {
 		if clients[i], err = jarClient(); err != nil {
@@ -135,7 +136,7 @@ func InSessionViews(ctx context.Context, dir string, users int, d time.Duration,
 	}
 	var (
 		mu        sync.Mutex
-		latencies []float64
+		latencies []time.Duration
 		failed    int
 		wg        sync.WaitGroup
 	)
@@ -146,30 +147,22 @@ func InSessionViews(ctx context.Context, dir string, users int, d time.Duration,
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				t0 := time.Now()
 				err := get(ctx, hc, srv.URL+"/image", nil)
-				ms := float64(time.Since(t0).Microseconds()) / 1000
+				took := time.Since(t0)
 				mu.Lock()
 				if err != nil {
 					failed++
 				} else {
-					latencies = append(latencies, ms)
+					latencies = append(latencies, took)
 				}
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	secs := time.Since(start).Seconds()
-	sort.Float64s(latencies)
+	// The same percentiles as the probe's rows of the table.
+	sum := probe.Summarize(latencies)
 	return E2E{
-		Seconds: secs, PageViews: len(latencies), Failed: failed,
-		PageP50: quantile(latencies, 0.50), PageP99: quantile(latencies, 0.99),
+		Seconds: time.Since(start).Seconds(), PageViews: len(latencies), Failed: failed,
+		PageP50: sum.P50, PageP99: sum.P99,
 	}, nil
-}
-
-// quantile returns the q-quantile of sorted values (0 when there are none).
-func quantile(sorted []float64, q float64) float64 {
-	if len(sorted) == 0 {
-		return 0
-	}
-	return sorted[min(len(sorted)-1, int(q*float64(len(sorted))))]
 }
