@@ -56,7 +56,7 @@ type Options struct {
 	// it is capped at a quarter of IdleTTL.
 	RefreshEvery time.Duration
 	// Observe, if not nil, receives the result of every cache lookup
-	// (workspace.CacheHit, CacheMiss, CacheConflict), for metrics.
+	// (statecache.Hit, Miss, Conflict), for metrics.
 	Observe func(result string)
 }
 

@@ -7,22 +7,19 @@ import (
 	"sync"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/easelhq/easel/internal/statecache"
 )
 
 // Cached puts a replica-local cache in front of a Store, so that a page view
-// whose workspace has not changed costs no round trip to Redis.
+// whose workspace has not changed costs no round trip to Redis
+// (statecache explains the mechanism).
 //
 // A cached workspace is only served to a request that proves it is the
 // latest state its client has seen: the request's Tracker carries the Token
-// of that state (the session cookie holds it, signed; every change and
-// every read from the store hands the new token back through the Tracker).
-// A token names one exact state and is never reused, so a copy whose token
-// equals the client's is that state; any other token, a forged one, one
-// from before tokens, or none at all, is a miss that reads the store. This
-// gives read-your-writes across replicas without any invalidation
-// messages: a write on replica A changes the client's token, so replica B's
-// older copy no longer matches and B reads Redis.
+// of that state (the session's version cookie holds it, signed; every change
+// and every read from the store hands the new token back through the
+// Tracker). A token names one exact state and is never reused; a request
+// without one reads the store.
 //
 // A copy is also served for at most maxAge after it was last read from or
 // written to the store. That bounds what no token can see: a change the
@@ -30,70 +27,45 @@ import (
 // replica) and a change Redis lost in a failover after this replica cached
 // it. Both show within maxAge; the composite's own progress page reads
 // fresh (ReadFresh) before it sends the user to the editor.
-//
-// Why not go-redis' client-side caching (RESP3 CLIENT TRACKING): its
-// invalidations arrive asynchronously, after the writer's reply, so a read
-// on replica B right after a write on A can still see the old value; it
-// caches plain reads (GET, HGET), not the scripts that read a workspace
-// atomically; and it needs RESP3 on every node, Sentinel and Cluster
-// included. The eviction order is hashicorp/golang-lru's, not hand-written.
 type Cached struct {
 	Store
-	entries *lru.Cache[string, cachedWorkspace]
-	maxAge  time.Duration
-	now     func() time.Time
+	copies  *statecache.Cache[*Workspace]
 	observe func(result string)
 }
 
-type cachedWorkspace struct {
-	ws        *Workspace
-	confirmed time.Time // when the store last returned this state
-}
-
-// Cache lookup results, as reported to the observe function of NewCached.
-const (
-	CacheHit      = "hit"      // served from memory
-	CacheMiss     = "miss"     // not cached, too old, or the request had no token
-	CacheConflict = "conflict" // cached, but not the state the client last saw
-)
-
 // NewCached returns a cache of at most size workspaces in front of s.
-// observe, if not nil, receives every lookup's result (for metrics).
+// observe, if not nil, receives every lookup's result (statecache.Hit,
+// Miss, Conflict), for metrics.
 func NewCached(s Store, size int, maxAge time.Duration, observe func(result string)) (*Cached, error) {
-	entries, err := lru.New[string, cachedWorkspace](size)
+	copies, err := statecache.New[*Workspace](size, maxAge, nil)
 	if err != nil {
 		return nil, err
 	}
 	if observe == nil {
 		observe = func(string) {}
 	}
-	return &Cached{Store: s, entries: entries, maxAge: maxAge, now: time.Now, observe: observe}, nil
+	return &Cached{Store: s, copies: copies, observe: observe}, nil
 }
 
 // Get implements Store: from memory when the request's Tracker proves the
 // copy current, else from the store.
 func (c *Cached) Get(ctx context.Context, id string) (*Workspace, bool, error) {
 	t := trackerFrom(ctx)
+	r := statecache.Miss
 	if want := t.want(); want != "" && !isFresh(ctx) {
-		e, ok := c.entries.Get(id)
-		switch {
-		case !ok || c.now().Sub(e.confirmed) >= c.maxAge:
-			c.observe(CacheMiss)
-		case e.ws.Token != want:
-			c.observe(CacheConflict)
-		default:
-			c.observe(CacheHit)
-			return clone(*e.ws), true, nil
+		var w *Workspace
+		if w, r = c.copies.Get(id, want); r == statecache.Hit {
+			c.observe(string(r))
+			return clone(*w), true, nil
 		}
-	} else {
-		c.observe(CacheMiss)
 	}
+	c.observe(string(r))
 	w, found, err := c.Store.Get(ctx, id)
 	if err != nil {
 		return nil, false, err
 	}
 	if !found {
-		c.entries.Remove(id)
+		c.copies.Remove(id)
 		return nil, false, nil
 	}
 	c.remember(t, w)
@@ -123,7 +95,7 @@ func (c *Cached) changed(ctx context.Context, id string, w *Workspace, err error
 		// A conflict means the copy is behind; a missing workspace must not
 		// stay cached. Either way the next read goes to the store.
 		if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
-			c.entries.Remove(id)
+			c.copies.Remove(id)
 		}
 		return nil, err
 	}
@@ -133,7 +105,7 @@ func (c *Cached) changed(ctx context.Context, id string, w *Workspace, err error
 
 func (c *Cached) remember(t *Tracker, w *Workspace) {
 	if w.Token != "" {
-		c.entries.Add(w.ID, cachedWorkspace{ws: clone(*w), confirmed: c.now()})
+		c.copies.Put(w.ID, w.Token, clone(*w))
 	}
 	t.saw(w)
 }

@@ -6,8 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/easelhq/easel/internal/statecache"
 	"github.com/easelhq/easel/internal/store"
-	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -79,39 +79,32 @@ func (c *MemoryRenderCache) Remember(_ context.Context, key, digest string) erro
 
 // LocalRenders puts a replica-local memory in front of a shared
 // RenderCache. A render key names its inputs exactly (original, edits,
-// size, format), so the blob it maps to never changes and needs no
-// invalidation; an entry is still asked of the shared cache again after
-// maxAge, so that a render Redis lost in a failover (with its blob) is
-// made again within that time instead of being pointed at for ever.
+// size, format), so the blob it maps to never changes and needs no tag;
+// an entry is still asked of the shared cache again after maxAge, so that a
+// render Redis lost in a failover (with its blob) is made again within that
+// time instead of being pointed at for ever.
 type LocalRenders struct {
 	RenderCache
-	entries *lru.Cache[string, localRender]
-	maxAge  time.Duration
-	now     func() time.Time
-}
-
-type localRender struct {
-	digest string
-	at     time.Time
+	digests *statecache.Cache[string]
 }
 
 // NewLocalRenders returns a memory of at most size render keys before c.
 func NewLocalRenders(c RenderCache, size int, maxAge time.Duration) (*LocalRenders, error) {
-	entries, err := lru.New[string, localRender](size)
+	digests, err := statecache.New[string](size, maxAge, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &LocalRenders{RenderCache: c, entries: entries, maxAge: maxAge, now: time.Now}, nil
+	return &LocalRenders{RenderCache: c, digests: digests}, nil
 }
 
 // Lookup implements RenderCache.
 func (l *LocalRenders) Lookup(ctx context.Context, key string) (string, bool, error) {
-	if e, ok := l.entries.Get(key); ok && l.now().Sub(e.at) < l.maxAge {
-		return e.digest, true, nil
+	if d, r := l.digests.Get(key, ""); r == statecache.Hit {
+		return d, true, nil
 	}
 	d, found, err := l.RenderCache.Lookup(ctx, key)
 	if err == nil && found {
-		l.entries.Add(key, localRender{digest: d, at: l.now()})
+		l.digests.Put(key, "", d)
 	}
 	return d, found, err
 }
@@ -121,6 +114,6 @@ func (l *LocalRenders) Remember(ctx context.Context, key, digest string) error {
 	if err := l.RenderCache.Remember(ctx, key, digest); err != nil {
 		return err
 	}
-	l.entries.Add(key, localRender{digest: digest, at: l.now()})
+	l.digests.Put(key, "", digest)
 	return nil
 }
