@@ -285,6 +285,15 @@ func (s *Store) setCookies(r *http.Request, w http.ResponseWriter, sess *gsessio
 		replaceCookie(w, s.httpCookie(r, sess, sess.Name(), value))
 	}
 	cv := cookieValue{id: sess.ID, tag: info.tag, workspace: info.workspace}
+	if !safeMethod(r.Method) {
+		// A response to a request that changes state vouches for no state.
+		// A client may send several at once (two tabs, a script), and its
+		// cookie jar keeps whichever response came last, not the newest
+		// state: a replica holding that state would then serve it, missing
+		// the others' changes. The client's next read asks the backend and
+		// brings the cookie up to date.
+		cv.tag, cv.workspace = "", ""
+	}
 	name := versionCookie(sess.Name())
 	value, err := securecookie.EncodeMulti(name, []byte(cv.String()), s.codecs...)
 	if err != nil {
