@@ -17,6 +17,7 @@ type infoKey struct{}
 type requestInfo struct {
 	primary string // the session the middleware loaded: its status is X-Session
 	byName  map[string]*sessionInfo
+	flash   *flashJar // the primary session's flash cookie
 }
 
 type sessionInfo struct {
@@ -70,6 +71,7 @@ func Middleware(s *Store, name string, onError func(*gin.Context, error)) gin.Ha
 	return func(c *gin.Context) {
 		ri := &requestInfo{primary: name, byName: map[string]*sessionInfo{}}
 		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), infoKey{}, ri))
+		ri.flash = s.newFlashJar(c.Request, name)
 		sess, err := s.Get(c.Request, name)
 		if err != nil {
 			onError(c, err)

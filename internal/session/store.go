@@ -341,7 +341,17 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 }
 
 func (s *Store) httpCookie(r *http.Request, sess *gsessions.Session, name, value string) *http.Cookie {
-	c := gsessions.NewCookie(name, value, sess.Options)
+	return s.secure(r, gsessions.NewCookie(name, value, sess.Options))
+}
+
+// cookieFor returns a cookie with the store's default options, for one that
+// belongs to no particular session.
+func (s *Store) cookieFor(r *http.Request, name, value string) *http.Cookie {
+	return s.secure(r, gsessions.NewCookie(name, value, s.cookie.ToGorillaOptions()))
+}
+
+// secure sets c's Secure attribute as Options.Secure says.
+func (s *Store) secure(r *http.Request, c *http.Cookie) *http.Cookie {
 	switch s.opts.Secure {
 	case "always":
 		c.Secure = true

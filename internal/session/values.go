@@ -19,8 +19,8 @@ const (
 
 // Flash is a one-time message shown on the next page.
 type Flash struct {
-	Kind string // FlashInfo or FlashError
-	Text string
+	Kind string `json:"k"` // FlashInfo or FlashError
+	Text string `json:"t"`
 }
 
 // WorkspaceID returns the session's workspace ID, or "" when it has none.
@@ -46,23 +46,4 @@ func SetWorkspaceID(s sessions.Session, id string) {
 	if WorkspaceID(s) != id {
 		s.Set(workspaceKey, id)
 	}
-}
-
-// AddFlash queues a message of kind for the next page.
-func AddFlash(s sessions.Session, kind, text string) { s.AddFlash(text, flashPrefix+kind) }
-
-// TakeFlashes removes and returns the queued messages, errors first.
-func TakeFlashes(s sessions.Session) []Flash {
-	var out []Flash
-	for _, kind := range []string{FlashError, FlashInfo} {
-		if s.Get(flashPrefix+kind) == nil {
-			continue // Flashes would mark the session written: no needless save
-		}
-		for _, f := range s.Flashes(flashPrefix + kind) {
-			if text, ok := f.(string); ok {
-				out = append(out, Flash{Kind: kind, Text: text})
-			}
-		}
-	}
-	return out
 }

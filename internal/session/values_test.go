@@ -1,7 +1,6 @@
 package session
 
 import (
-	"slices"
 	"testing"
 
 	"github.com/gin-contrib/sessions"
@@ -63,24 +62,6 @@ func TestCSRFToken(t *testing.T) {
 				t.Fatalf("ValidCSRF(%q) = %v, want %v", tc.token, got, tc.want)
 			}
 		})
-	}
-}
-
-func TestFlashes(t *testing.T) {
-	t.Parallel()
-	s := newFakeSession()
-	if got := TakeFlashes(s); got != nil || s.written {
-		t.Fatalf("TakeFlashes of none = %v (marked for saving: %v); want nil and no save", got, s.written)
-	}
-	AddFlash(s, FlashInfo, "uploaded")
-	AddFlash(s, FlashError, "too big")
-	AddFlash(s, FlashInfo, "rotated")
-	want := []Flash{{FlashError, "too big"}, {FlashInfo, "uploaded"}, {FlashInfo, "rotated"}}
-	if got := TakeFlashes(s); !slices.Equal(got, want) {
-		t.Fatalf("TakeFlashes = %v, want %v (errors first, then in order)", got, want)
-	}
-	if got := TakeFlashes(s); got != nil {
-		t.Fatalf("flashes shown twice: %v", got)
 	}
 }
 

@@ -110,11 +110,11 @@ func (h *Handler) Job(c *gin.Context) {
 	}
 	switch j.Status {
 	case compose.StatusSucceeded:
-		session.AddFlash(s, session.FlashInfo, "Composite applied: it is the last step of the history, so Undo takes it back.")
+		session.AddFlash(c, session.FlashInfo, "Composite applied: it is the last step of the history, so Undo takes it back.")
 		h.redirect(c, "/image")
 		return
 	case compose.StatusFailed:
-		session.AddFlash(s, session.FlashError, j.Error)
+		session.AddFlash(c, session.FlashError, j.Error)
 		h.redirect(c, "/image")
 		return
 	}

@@ -65,15 +65,14 @@ func (h *Handler) Move(m workspace.Movement) gin.HandlerFunc {
 // after ends a form POST: a flash saying what happened or what to fix, then
 // 303 to the editor. Only a store failure shows an error page instead.
 func (h *Handler) after(c *gin.Context, err error, success string) {
-	s := sessions.Default(c)
 	switch p := problem.From(err); {
 	case err == nil:
-		session.AddFlash(s, session.FlashInfo, success)
+		session.AddFlash(c, session.FlashInfo, success)
 	case p.Status >= 500:
 		h.fail(c, err)
 		return
 	default:
-		session.AddFlash(s, session.FlashError, p.Detail)
+		session.AddFlash(c, session.FlashError, p.Detail)
 	}
 	h.redirect(c, "/image")
 }

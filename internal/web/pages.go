@@ -41,7 +41,7 @@ func (h *Handler) Upload(c *gin.Context) {
 	if err == nil {
 		var w *workspace.Workspace
 		if w, err = h.upload(c, s, data); err == nil {
-			session.AddFlash(s, session.FlashInfo, fmt.Sprintf("Uploaded a %d×%d %s image.", w.Original.Width, w.Original.Height, w.Original.Format))
+			session.AddFlash(c, session.FlashInfo, fmt.Sprintf("Uploaded a %d×%d %s image.", w.Original.Width, w.Original.Height, w.Original.Format))
 			h.redirect(c, "/image")
 			return
 		}
@@ -50,7 +50,7 @@ func (h *Handler) Upload(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	session.AddFlash(s, session.FlashError, problem.From(err).Detail)
+	session.AddFlash(c, session.FlashError, problem.From(err).Detail)
 	h.redirect(c, "/")
 }
 

@@ -114,7 +114,7 @@ func (h *Handler) render(c *gin.Context, status int, page string, d pageData) {
 	s := sessions.Default(c)
 	d.ServedBy = h.servedBy
 	d.Session = session.StatusOf(c.Request.Context())
-	d.Flashes = append(d.Flashes, session.TakeFlashes(s)...)
+	d.Flashes = append(d.Flashes, session.TakeFlashes(c, s)...)
 	tok, err := session.CSRFToken(s)
 	if err == nil {
 		err = s.Save()
