@@ -24,7 +24,7 @@ import (
 // expires at most refresh early. Requests that change state never use the
 // cache (see Store.New).
 type cache struct {
-	copies  *statecache.Cache[[]byte] // the payload as stored: decoded afresh for every request
+	copies  *statecache.Cache[payload] // decoded once; every request gets its own copy of the values
 	observe func(result string)
 }
 
@@ -33,7 +33,7 @@ func newCache(opts Options) (*cache, error) {
 	if refresh <= 0 {
 		refresh = time.Minute
 	}
-	copies, err := statecache.New[[]byte](opts.CacheSize, min(refresh, opts.IdleTTL/4), opts.Now)
+	copies, err := statecache.New[payload](opts.CacheSize, min(refresh, opts.IdleTTL/4), opts.Now)
 	if err != nil {
 		return nil, err
 	}
@@ -44,26 +44,61 @@ func newCache(opts Options) (*cache, error) {
 	return &cache{copies: copies, observe: observe}, nil
 }
 
-// lookup returns the cached payload of session id if its tag is tag and the
-// backend confirmed it less than refresh ago.
-func (c *cache) lookup(id, tag string) ([]byte, bool) {
+// lookup returns a copy of the cached payload of session id if its tag is
+// tag and the backend confirmed it less than refresh ago.
+func (c *cache) lookup(id, tag string) (payload, bool) {
 	if c == nil {
-		return nil, false
+		return payload{}, false
 	}
 	if tag == "" {
 		c.observe(string(statecache.Miss))
-		return nil, false
+		return payload{}, false
 	}
-	data, r := c.copies.Get(id, tag)
+	p, r := c.copies.Get(id, tag)
 	c.observe(string(r))
-	return data, r == statecache.Hit
+	if r != statecache.Hit {
+		return payload{}, false
+	}
+	p.Values = copyValues(p.Values)
+	return p, true
 }
 
-// remember caches what the backend just returned or stored.
-func (c *cache) remember(id, tag string, data []byte) {
-	if c != nil && tag != "" {
-		c.copies.Put(id, tag, data)
+// remember caches a copy of what the backend just returned or stored (the
+// request goes on changing its own).
+func (c *cache) remember(id string, p payload) {
+	if c != nil && p.Tag != "" {
+		p.Values = copyValues(p.Values)
+		c.copies.Put(id, p.Tag, p)
 	}
+}
+
+// copyValues copies session values deeply enough that changing one copy
+// never changes another: the values are what JSON decodes to (strings,
+// numbers, booleans, and slices and maps of them), and what handlers store.
+func copyValues(m map[any]any) map[any]any {
+	out := make(map[any]any, len(m))
+	for k, v := range m {
+		out[k] = copyValue(v)
+	}
+	return out
+}
+
+func copyValue(v any) any {
+	switch v := v.(type) {
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = copyValue(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = copyValue(e)
+		}
+		return out
+	}
+	return v
 }
 
 func (c *cache) forget(id string) {

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -263,5 +264,47 @@ func TestCacheGoneSessionIsGoneEverywhere(t *testing.T) {
 	br.do(http.MethodPost, b.URL+"/refuse", nil).expect(t, http.StatusForbidden, StatusMiss)
 	if r := br.get(a, "k"); r.status != StatusMiss && r.reply.Value != nil {
 		t.Errorf("after the session was found gone, A shows it from its copy: %s, value %v", r.status, r.reply.Value)
+	}
+}
+
+// A request that changes its session's values and then fails before saving
+// (a refused form, a handler error) must not change what the next request
+// served from the same replica's copy sees, and a value served from a copy
+// looks exactly as it does when loaded (JSON: a number is a float64).
+func TestCacheCopiesAreNotShared(t *testing.T) {
+	t.Parallel()
+	clock := testutil.NewClock()
+	_, st := cachedReplicas(t, clock)
+	a := newTestServer(t, st[0], func(r *gin.Engine) {
+		r.GET("/scribble", func(c *gin.Context) {
+			s := sessions.Default(c)
+			s.Set("k", "scribbled")
+			if list, ok := s.Get("list").([]any); ok && len(list) == 2 {
+				c.Header("X-Type", fmt.Sprintf("%T", list[1]))
+				list[0] = "scribbled"
+			}
+			c.Status(http.StatusNoContent) // no save
+		})
+		r.GET("/setlist", func(c *gin.Context) { // a page view that saves, as one that makes a CSRF token does
+			s := sessions.Default(c)
+			s.Set("list", []any{"first", 2})
+			saveAndReply(c, s)
+		})
+	})
+	br := newBrowser(t)
+	br.set(a, "k", "v").expect(t, http.StatusOK, StatusNew)
+	br.do(http.MethodGet, a.URL+"/setlist", nil).expect(t, http.StatusOK, StatusHit)
+	for range 2 {
+		res := br.do(http.MethodGet, a.URL+"/scribble", nil).expect(t, http.StatusNoContent, StatusHit)
+		if typ := res.header.Get("X-Type"); typ != "float64" {
+			t.Fatalf("a number stored as an int is a %s when served from the cache; a load gives a float64", typ)
+		}
+		if r := br.get(a, "k").expect(t, http.StatusOK, StatusHit); r.reply.Value != "v" {
+			t.Fatalf("after an unsaved change the next view shows %v, want v", r.reply.Value)
+		}
+		r := br.get(a, "list").expect(t, http.StatusOK, StatusHit)
+		if list, ok := r.reply.Value.([]any); !ok || len(list) != 2 || list[0] != "first" || list[1] != 2.0 {
+			t.Fatalf("the list is %#v, want [first 2]", r.reply.Value)
+		}
 	}
 }

@@ -137,6 +137,7 @@ type response struct {
 	status    Status // X-Session
 	reply     reply
 	setCookie []*http.Cookie
+	header    http.Header
 	body      string
 }
 
@@ -158,7 +159,7 @@ func (b *browser) do(method, rawURL string, header http.Header) response {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	out := response{code: res.StatusCode, status: Status(res.Header.Get("X-Session")), setCookie: res.Cookies(), body: string(body)}
+	out := response{code: res.StatusCode, status: Status(res.Header.Get("X-Session")), setCookie: res.Cookies(), header: res.Header, body: string(body)}
 	if res.Header.Get("Content-Type") == "application/json; charset=utf-8" {
 		if err := json.Unmarshal(body, &out.reply); err != nil {
 			b.t.Fatalf("%s %s: decoding %q: %v", method, rawURL, body, err)

@@ -183,15 +183,13 @@ func (s *Store) New(r *http.Request, name string) (*gsessions.Session, error) {
 // proves the copy current, else from the backend (which restarts the idle
 // timer there).
 func (s *Store) load(ctx context.Context, id, tag string) (payload, bool, error) {
-	data, ok := s.cache.lookup(id, tag)
-	if !ok {
-		var found bool
-		var err error
-		data, found, err = s.backend.Load(ctx, id, s.opts.IdleTTL)
-		if err != nil || !found {
-			s.cache.forget(id)
-			return payload{}, false, err
-		}
+	if p, ok := s.cache.lookup(id, tag); ok {
+		return p, true, nil
+	}
+	data, found, err := s.backend.Load(ctx, id, s.opts.IdleTTL)
+	if err != nil || !found {
+		s.cache.forget(id)
+		return payload{}, false, err
 	}
 	p, err := decodePayload(data)
 	if err != nil {
@@ -201,9 +199,7 @@ func (s *Store) load(ctx context.Context, id, tag string) (payload, bool, error)
 		s.cache.forget(id)
 		return payload{}, false, nil
 	}
-	if !ok {
-		s.cache.remember(id, p.Tag, data)
-	}
+	s.cache.remember(id, p)
 	return p, true, nil
 }
 
@@ -261,7 +257,14 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *gsessions.Ses
 		}
 		sess.ID = id
 	}
-	s.cache.remember(sess.ID, tag, data)
+	if s.cache != nil {
+		// Cache what a load would return, not the request's own values: a
+		// value the handler stored as an int comes back from JSON as a
+		// float64, and a hit must look exactly like a miss.
+		if stored, err := decodePayload(data); err == nil {
+			s.cache.remember(sess.ID, stored)
+		}
+	}
 	info.tag = tag
 	// The version cookie changes with every save: it carries the new tag,
 	// which is what lets the other replicas see that their copies are older.
