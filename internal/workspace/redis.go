@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/easelhq/easel/internal/store"
@@ -38,7 +39,8 @@ func (r *Redis) keys(id string) []string {
 // state (see Workspace.Token).
 const read = `
 local function read()
-  local out = {'ok', redis.call('HGET', KEYS[1], 'img'), redis.call('HGET', KEYS[1], 'cur'), redis.call('HGET', KEYS[1], 'ver'), redis.call('HGET', KEYS[1], 'tag')}
+  local h = redis.call('HMGET', KEYS[1], 'img', 'cur', 'ver', 'tag')
+  local out = {'ok', h[1], h[2], h[3], h[4]}
   for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do out[#out+1] = e end
   return out
 end
@@ -149,10 +151,11 @@ func decode(id string, reply []any) (*Workspace, error) {
 		return nil, fmt.Errorf("decoding workspace image: %w", err)
 	}
 	w.Original = &img
-	if _, err := fmt.Sscan(str(reply[2]), &w.Cursor); err != nil {
+	var err error
+	if w.Cursor, err = strconv.Atoi(str(reply[2])); err != nil {
 		return nil, fmt.Errorf("decoding workspace cursor: %w", err)
 	}
-	if _, err := fmt.Sscan(str(reply[3]), &w.Version); err != nil {
+	if w.Version, err = strconv.ParseInt(str(reply[3]), 10, 64); err != nil {
 		return nil, fmt.Errorf("decoding workspace version: %w", err)
 	}
 	if tag := str(reply[4]); tag != "" {
@@ -172,7 +175,7 @@ func str(v any) string {
 	case string:
 		return s
 	case int64:
-		return fmt.Sprint(s)
+		return strconv.FormatInt(s, 10)
 	}
 	return ""
 }
