@@ -17,6 +17,7 @@ type metrics struct {
 	storeOps  *prometheus.HistogramVec
 	blobCache *prometheus.CounterVec
 	state     *prometheus.CounterVec
+	redisRTs  *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -43,8 +44,12 @@ func newMetrics() *metrics {
 			Name: "easel_state_cache_total",
 			Help: "Replica-local cache lookups of shared state by kind (session, workspace) and result: hit (served from memory), miss (not cached, due for a refresh, or no version in the cookie), conflict (cached, but not the version the cookie names: it changed elsewhere).",
 		}, []string{"kind", "result"}),
+		redisRTs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "easel_redis_round_trips_total",
+			Help: "Requests sent to Redis and waited for, by command (getex, evalsha, ...; pipeline for a pipeline or transaction). Commands scripts run inside Redis are not counted; a new connection's handshake (hello, client) is.",
+		}, []string{"command"}),
 	}
-	m.registry.MustRegister(m.requests, m.durations, m.sessions, m.storeOps, m.blobCache, m.state,
+	m.registry.MustRegister(m.requests, m.durations, m.sessions, m.storeOps, m.blobCache, m.state, m.redisRTs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -65,3 +70,6 @@ func (m *metrics) blobLookup(hit bool) {
 func (m *metrics) stateLookup(kind string) func(result string) {
 	return func(result string) { m.state.WithLabelValues(kind, result).Inc() }
 }
+
+// redisRoundTrip counts one request to Redis (store.RoundTrips).
+func (m *metrics) redisRoundTrip(command string) { m.redisRTs.WithLabelValues(command).Inc() }

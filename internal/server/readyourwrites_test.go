@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -349,4 +350,87 @@ func failoverCluster(ctx context.Context, t *testing.T, addrs []string) int {
 		}
 	}
 	return len(replicas)
+}
+
+// roundTrips returns a replica's easel_redis_round_trips_total by command.
+func roundTrips(t *testing.T, srv string) map[string]float64 {
+	t.Helper()
+	p := newBrowser(t).get(srv + "/metrics")
+	out := map[string]float64{}
+	re := regexp.MustCompile(`(?m)^easel_redis_round_trips_total\{command="(\w+)"\} (\S+)$`)
+	for _, m := range re.FindAllStringSubmatch(p.body, -1) {
+		v, _ := strconv.ParseFloat(m[2], 64)
+		out[m[1]] += v
+	}
+	return out
+}
+
+func diffTrips(after, before map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range after {
+		if d := v - before[k]; d != 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+// TestRoundTripsInMetrics: /metrics counts what a replica asks of Redis, so
+// that an operator (and `make bench`) can see what each action costs. An
+// edit is two round trips (the session, read fresh because it is an
+// action, and the edit's script); a steady page view costs none. And a form
+// action and the page its redirect shows do not save the session (the
+// message travels in its own cookie).
+func TestRoundTripsInMetrics(t *testing.T) {
+	t.Parallel()
+	addr, _ := testutil.StartRedis(t)
+	a := newReplica(t, "replica-a", redisEnv(addr))
+	bsrv := newReplica(t, "replica-b", redisEnv(addr))
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	session := func() string { // the one session's stored JSON, tag and all
+		t.Helper()
+		keys, err := rdb.Keys(context.Background(), "easel:sess:*").Result()
+		if err != nil || len(keys) != 1 {
+			t.Fatalf("session keys %v, %v; want one", keys, err)
+		}
+		return rdb.Get(context.Background(), keys[0]).Val()
+	}
+	b := newBrowser(t)
+	csrf := b.csrf(a.URL)
+	saved := session()
+	if p := b.uploadForm(a.URL+"/image", testPNG(t, 40, 30, 3), map[string]string{"csrf_token": csrf}, nil); p.status != http.StatusSeeOther {
+		t.Fatalf("upload: %d", p.status)
+	}
+	if p := b.get(bsrv.URL + "/image"); !strings.Contains(p.body, "Uploaded a 40×30") {
+		t.Fatalf("the editor after the upload does not say what was uploaded: %s", p.body)
+	}
+	// The first upload points the session at its workspace: one save. The
+	// second upload and its page save nothing.
+	saved = session()
+	if p := b.uploadForm(a.URL+"/image", testPNG(t, 40, 30, 4), map[string]string{"csrf_token": csrf}, nil); p.status != http.StatusSeeOther {
+		t.Fatalf("upload: %d", p.status)
+	}
+	if p := b.get(bsrv.URL + "/image"); !strings.Contains(p.body, "Uploaded a 40×30") {
+		t.Fatalf("the editor after the second upload does not say what was uploaded: %s", p.body)
+	}
+	if now := session(); now != saved {
+		t.Errorf("showing the upload's message saved the session:\n%s\n%s", saved, now)
+	}
+	b.apiCall(http.MethodPost, a.URL+"/api/v1/workspace/edits", csrf, `{"op":"rotate","angle":90}`) // loads the scripts on a
+	before := roundTrips(t, a.URL)
+	if _, p := b.apiCall(http.MethodPost, a.URL+"/api/v1/workspace/edits", csrf, `{"op":"rotate","angle":90}`); p.status != http.StatusOK {
+		t.Fatalf("edit: %d %s", p.status, p.body)
+	}
+	if got, want := diffTrips(roundTrips(t, a.URL), before), map[string]float64{"getex": 1, "evalsha": 1}; !maps.Equal(got, want) {
+		t.Errorf("an edit cost %v, want %v", got, want)
+	}
+	b.get(bsrv.URL + "/image") // after an action: reads Redis once, and the cookie names the state again
+	before = roundTrips(t, bsrv.URL)
+	for range 5 {
+		b.get(bsrv.URL + "/image")
+	}
+	if got := diffTrips(roundTrips(t, bsrv.URL), before); len(got) != 0 {
+		t.Errorf("5 steady page views cost %v, want nothing", got)
+	}
 }

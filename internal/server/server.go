@@ -66,6 +66,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
+		client.AddHook(store.RoundTrips(s.metrics.redisRoundTrip))
 		s.closers = append(s.closers, client.Close)
 		s.pinger = store.RedisPinger{Client: client}
 		backend = session.NewRedis(client, cfg.Redis.Prefix)
