@@ -3,7 +3,11 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/easelhq/easel/internal/cluster"
@@ -38,6 +42,10 @@ type E2E struct {
 	// "easel" (all replicas), "redis-server", "nginx" (master and workers)
 	// and "probe".
 	CPU map[string]float64
+	// RoundTrips is what the replicas asked of Redis per completed flow,
+	// by command (easel_redis_round_trips_total; "pipeline" for a
+	// pipeline), summed over the replicas.
+	RoundTrips map[string]float64
 }
 
 // PagesPerSec and EditsPerSec are throughputs over the run.
@@ -66,11 +74,25 @@ func RunE2E(ctx context.Context, bin, dir string, s Strategy, replicas, users, e
 	if err != nil {
 		return E2E{}, err
 	}
+	tripsBefore, err := roundTrips(ctx, c.Replicas())
+	if err != nil {
+		return E2E{}, fmt.Errorf("%s: %w", s.Name, err)
+	}
 	before := processCPU()
 	res, err := runner.Run(ctx)
 	after := processCPU()
 	if err != nil {
 		return E2E{}, fmt.Errorf("%s: %w", s.Name, err)
+	}
+	tripsAfter, err := roundTrips(ctx, c.Replicas())
+	if err != nil {
+		return E2E{}, fmt.Errorf("%s: %w", s.Name, err)
+	}
+	trips := map[string]float64{}
+	for k, v := range tripsAfter {
+		if d := (v - tripsBefore[k]) / float64(max(res.Flows, 1)); d > 0 {
+			trips[k] = d
+		}
 	}
 	page, edit := res.Latency["page"], res.Latency["edit"]
 	return E2E{
@@ -78,8 +100,41 @@ func RunE2E(ctx context.Context, bin, dir string, s Strategy, replicas, users, e
 		PageViews: page.Count, Edits: edit.Count,
 		PageP50: page.P50, PageP99: page.P99, EditP50: edit.P50, EditP99: edit.P99,
 		Replicas: len(res.Replicas), Failed: res.VisibleFailures(),
-		CPU: cpuPerFlow(before, after, res.Flows),
+		CPU: cpuPerFlow(before, after, res.Flows), RoundTrips: trips,
 	}, nil
+}
+
+var roundTripsRe = regexp.MustCompile(`(?m)^easel_redis_round_trips_total\{command="(\w+)"\} (\S+)$`)
+
+// roundTrips sums easel_redis_round_trips_total by command over replicas.
+// Between two readings it also counts the background work every replica
+// does (the composite job runners polling their queue); over a run of
+// thousands of flows that is a small fraction of one round trip per flow.
+func roundTrips(ctx context.Context, replicas []cluster.ReplicaInfo) (map[string]float64, error) {
+	out := map[string]float64{}
+	for _, r := range replicas {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+r.Addr+"/metrics", nil)
+		if err != nil {
+			return nil, err
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s's metrics: %w", r.Name, err)
+		}
+		body, err := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("reading %s's metrics: %w", r.Name, err)
+		}
+		for _, m := range roundTripsRe.FindAllStringSubmatch(string(body), -1) {
+			v, err := strconv.ParseFloat(m[2], 64)
+			if err != nil {
+				return nil, fmt.Errorf("%s's metrics: %q: %w", r.Name, m[0], err)
+			}
+			out[m[1]] += v
+		}
+	}
+	return out, nil
 }
 
 // cpuPerFlow is the CPU used between two processCPU readings, in

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -225,6 +226,12 @@ func (r *report) e2e(ctx context.Context) error {
 				total += e.CPU[p]
 			}
 			cols["cpu:total"] = append(cols["cpu:total"], total)
+			trips := 0.0
+			for k, v := range e.RoundTrips {
+				cols["rt:"+k] = append(cols["rt:"+k], v)
+				trips += v
+			}
+			cols["rt:total"] = append(cols["rt:total"], trips)
 		}
 		med[i] = map[string]float64{}
 		for k, v := range cols {
@@ -252,6 +259,18 @@ func (r *report) e2e(ctx context.Context) error {
 		}
 		ct.Rows = append(ct.Rows, append(row, bench.Num(m["cpu:total"], 2), bench.Ratio(m["cpu:total"]/med[0]["cpu:total"])))
 	}
+	rtt := bench.Table{Header: []string{"command", "round trips per flow"}}
+	var commands []string
+	for k := range med[1] {
+		if c, ok := strings.CutPrefix(k, "rt:"); ok && c != "total" {
+			commands = append(commands, c)
+		}
+	}
+	sort.Slice(commands, func(i, j int) bool { return med[1]["rt:"+commands[i]] > med[1]["rt:"+commands[j]] })
+	for _, c := range commands {
+		rtt.Rows = append(rtt.Rows, []string{"`" + c + "`", bench.Num(med[1]["rt:"+c], 2)})
+	}
+	rtt.Rows = append(rtt.Rows, []string{"total", bench.Num(med[1]["rt:total"], 2)})
 	pr, er := med[1]["pages"]/med[0]["pages"], med[1]["edits"]/med[0]["edits"]
 	cr := med[1]["cpu:total"] / med[0]["cpu:total"]
 	met := pr >= 0.95 && er >= 0.90
@@ -277,6 +296,14 @@ func (r *report) e2e(ctx context.Context) error {
 			"the probe runs in the benchmark's own process). The machine's cores are shared by all of them and the run is CPU-bound, " +
 			"so throughput follows the inverse of the total: ratios of 0.95× and 0.90× need a total within 1.05× and 1.11× of memory + ip_hash.\n",
 		cmdLine(r.command), ct.String(),
+		"Round trips to Redis per completed flow with Redis + round robin, by command, as the replicas count them in " +
+			"`easel_redis_round_trips_total` (medians over the runs; a pipeline counts once; commands scripts run inside Redis are " +
+			"not round trips; `hello` is a new connection's handshake). Memory + ip_hash makes none: this is the gap. Every action " +
+			"reads the session fresh (`getex`, so that an expired or revoked session is never acted on) and runs one script " +
+			"(`evalsha`); the read after an action asks Redis for the session and the workspace again, because a response to an " +
+			"action cannot vouch for the newest state (README, \"Read your writes\"); a new state's render is looked up, and " +
+			"stored (`get`, `pipeline`, `set`).\n",
+		cmdLine(r.command), rtt.String(),
 		"Every run:\n", cmdLine(r.command), t.String(),
 	}
 	if !met {
