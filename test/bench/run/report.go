@@ -301,7 +301,7 @@ func (r *report) e2e(ctx context.Context) error {
 			"not round trips; `hello` is a new connection's handshake). Memory + ip_hash makes none: this is the gap. Every action " +
 			"reads the session fresh (`getex`, so that an expired or revoked session is never acted on) and runs one script " +
 			"(`evalsha`); the read after an action asks Redis for the session and the workspace again, because a response to an " +
-			"action cannot vouch for the newest state (README, \"Read your writes\"); a new state's render is looked up, and " +
+			"action cannot vouch for the newest state (README, \"Shared state at the cost of local memory\"); a new state's render is looked up, and " +
 			"stored (`get`, `pipeline`, `set`).\n",
 		cmdLine(r.command), rtt.String(),
 		"Every run:\n", cmdLine(r.command), t.String(),
