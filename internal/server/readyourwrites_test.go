@@ -398,7 +398,6 @@ func TestRoundTripsInMetrics(t *testing.T) {
 	}
 	b := newBrowser(t)
 	csrf := b.csrf(a.URL)
-	saved := session()
 	if p := b.uploadForm(a.URL+"/image", testPNG(t, 40, 30, 3), map[string]string{"csrf_token": csrf}, nil); p.status != http.StatusSeeOther {
 		t.Fatalf("upload: %d", p.status)
 	}
@@ -407,7 +406,7 @@ func TestRoundTripsInMetrics(t *testing.T) {
 	}
 	// The first upload points the session at its workspace: one save. The
 	// second upload and its page save nothing.
-	saved = session()
+	saved := session()
 	if p := b.uploadForm(a.URL+"/image", testPNG(t, 40, 30, 4), map[string]string{"csrf_token": csrf}, nil); p.status != http.StatusSeeOther {
 		t.Fatalf("upload: %d", p.status)
 	}
@@ -415,7 +414,7 @@ func TestRoundTripsInMetrics(t *testing.T) {
 		t.Fatalf("the editor after the second upload does not say what was uploaded: %s", p.body)
 	}
 	if now := session(); now != saved {
-		t.Errorf("showing the upload's message saved the session:\n%s\n%s", saved, now)
+		t.Errorf("the second upload and its page saved the session:\n%s\n%s", saved, now)
 	}
 	b.apiCall(http.MethodPost, a.URL+"/api/v1/workspace/edits", csrf, `{"op":"rotate","angle":90}`) // loads the scripts on a
 	before := roundTrips(t, a.URL)
