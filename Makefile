@@ -55,7 +55,7 @@ demo: ## Run the strategy matrix with 3 replicas; print the comparison, write de
 	$(GO) run ./test/cluster/demo --report demo-report.html --json demo-report.json
 
 .PHONY: tools
-tools: ## Install pinned helm, kube-apiserver, etcd and the CRD modules into ./bin (cached: seconds when built).
+tools: ## Install pinned helm, kube-apiserver, etcd, the CRD modules and the S3 test server into ./bin (cached: seconds when built).
 	bash hack/install-tools.sh
 
 .PHONY: helm-lint

@@ -50,6 +50,7 @@ type Config struct {
 	Session Session
 	Redis   Redis
 	Upload  Upload
+	Blobs   Blobs
 
 	BlobCacheBytes int64
 	PreviewEdge    int
