@@ -157,14 +157,26 @@ func (s *S3) Touch(ctx context.Context, ttl time.Duration, digests ...string) er
 }
 
 // PresignGet returns a URL that downloads d straight from the bucket for
-// ttl, answered with the blob's immutable Cache-Control.
-func (s *S3) PresignGet(ctx context.Context, d string, ttl time.Duration) (*url.URL, error) {
-	params := url.Values{"response-cache-control": {"public, max-age=31536000, immutable"}}
-	u, err := s.client.PresignedGetObject(ctx, s.bucket, s.object(d), ttl, params)
-	if err != nil {
-		return nil, fmt.Errorf("presigning blob %s: %w", d, err)
+// ttl, answered with the blob's immutable Cache-Control and params (S3's
+// response-* overrides, e.g. response-content-disposition). A blob whose
+// lease has ended is not found, as with Get; a bad digest costs no request.
+func (s *S3) PresignGet(ctx context.Context, d string, ttl time.Duration, params url.Values) (*url.URL, bool, error) {
+	if !ValidDigest(d) {
+		return nil, false, nil
 	}
-	return u, nil
+	alive, err := s.leases.alive(ctx, s.now(), d)
+	if err != nil || !alive {
+		return nil, false, err
+	}
+	q := url.Values{"response-cache-control": {"public, max-age=31536000, immutable"}}
+	for k, v := range params {
+		q[k] = v
+	}
+	u, err := s.client.PresignedGetObject(ctx, s.bucket, s.object(d), ttl, q)
+	if err != nil {
+		return nil, false, fmt.Errorf("presigning blob %s: %w", d, err)
+	}
+	return u, true, nil
 }
 
 func isNotFound(err error) bool {

@@ -61,7 +61,7 @@ func defineBlobFlags(fs *flag.FlagSet) *blobFlags {
 	fs.StringVar(&b.secretFile, "s3-secret-access-key-file", "", "s3: `file` holding the secret access key (goes with --s3-access-key-id-file)")
 	fs.StringVar(&b.caFile, "s3-ca-file", "", "s3: PEM `file` of CA certificates to trust for the endpoint's TLS, besides the system's")
 	fs.BoolVar(&b.presign, "s3-presign", false, "s3: answer /blobs/{digest} with a redirect to a short-lived presigned URL, so downloads bypass easel")
-	fs.DurationVar(&b.presignTTL, "s3-presign-ttl", 5*time.Minute, "s3: how long a presigned URL stays valid")
+	fs.DurationVar(&b.presignTTL, "s3-presign-ttl", 30*time.Minute, "s3: how long a presigned URL stays valid; each replica hands out the same URL of a blob for half of it, so browsers keep the image cached that long")
 	fs.DurationVar(&b.sweepEvery, "s3-sweep-interval", 5*time.Minute, "s3: how often unreferenced blobs are deleted (one replica sweeps per interval); a blob goes at most about this long after its lifetime ends")
 	return b
 }
