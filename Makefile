@@ -84,8 +84,9 @@ $(GOLANGCI_LINT):
 	GOBIN=$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
 .PHONY: bench
-bench: $(BENCHSTAT) ## Run every benchmark side by side (about 4 minutes), rewrite BENCHMARKS.md and print the ratios.
-	$(GO) run ./test/bench/run
+bench: $(BENCHSTAT) ## Run every benchmark side by side (about 6 minutes), rewrite BENCHMARKS.md and print the ratios (BENCH_ARGS='-only "blob store"' runs one step and prints it).
+	bash hack/install-tools.sh gofakes3
+	$(GO) run ./test/bench/run $(BENCH_ARGS)
 
 $(BENCHSTAT):
 	GOBIN=$(BIN) $(GO) install golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION)
