@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -221,11 +223,8 @@ func TestS3CorruptObjectIsNeverServed(t *testing.T) {
 // TestCheckS3NamesTheSetting: each way a bucket cannot be used stops the
 // start with an error naming the setting to fix.
 func TestCheckS3NamesTheSetting(t *testing.T) {
+	t.Parallel()
 	env := newS3Env(t)
-	// No AWS variables or files may supply credentials to the "none" case.
-	t.Setenv("AWS_ACCESS_KEY_ID", "")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
 	good := config.S3{Endpoint: env.srv.Endpoint, Bucket: env.bucket, Region: "us-east-1", PathStyle: true,
 		AccessKeyID: env.srv.AccessKeyID, SecretAccessKey: env.srv.SecretAccessKey}
 	tests := []struct {
@@ -236,11 +235,22 @@ func TestCheckS3NamesTheSetting(t *testing.T) {
 		{"works", func(*config.S3) {}, ""},
 		{"wrong bucket", func(c *config.S3) { c.Bucket = "no-such-bucket" }, "s3-bucket"},
 		{"wrong secret", func(c *config.S3) { c.SecretAccessKey = "wrong" }, "s3-access-key-id-file"},
-		{"no credentials", func(c *config.S3) { c.AccessKeyID, c.SecretAccessKey = "", "" }, "s3-access-key-id-file"},
+		{"no credentials", func(c *config.S3) {
+			c.AccessKeyID, c.SecretAccessKey, c.SharedCredentialsFile = "", "", filepath.Join(t.TempDir(), "none")
+		}, "s3-access-key-id-file"},
+		{"credentials from a shared credentials file", func(c *config.S3) {
+			c.AccessKeyID, c.SecretAccessKey, c.Profile = "", "", "easel"
+			c.SharedCredentialsFile = filepath.Join(t.TempDir(), "credentials")
+			ini := "[easel]\naws_access_key_id = " + env.srv.AccessKeyID + "\naws_secret_access_key = " + env.srv.SecretAccessKey + "\n"
+			if err := os.WriteFile(c.SharedCredentialsFile, []byte(ini), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, ""},
 		{"unreachable endpoint", func(c *config.S3) { c.Endpoint = "http://127.0.0.1:1" }, "s3-endpoint"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			cfg := good
 			tc.edit(&cfg)
 			client, err := OpenS3(cfg)

@@ -57,16 +57,15 @@ func OpenS3(cfg config.S3) (*minio.Client, error) {
 	})
 }
 
-// s3Credentials: the key files when given, else AWS's environment
-// variables, its shared credentials file, and (on AWS, or with a web
-// identity token as EKS gives pods) the IAM role.
+// s3Credentials: the keys configuration found (files, or the AWS
+// variables), else the shared credentials file, and, on AWS or with a web
+// identity token as EKS gives pods, the IAM role.
 func s3Credentials(cfg config.S3, host string) *credentials.Credentials {
 	if cfg.AccessKeyID != "" {
-		return credentials.NewStaticV4(cfg.AccessKeyID, cfg.SecretAccessKey, "")
+		return credentials.NewStaticV4(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken)
 	}
-	chain := []credentials.Provider{&credentials.EnvAWS{}, &credentials.FileAWSCredentials{}}
-	if os.Getenv("AWS_WEB_IDENTITY_TOKEN_FILE") != "" || os.Getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI") != "" ||
-		os.Getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") != "" || strings.HasSuffix(host, ".amazonaws.com") {
+	chain := []credentials.Provider{&credentials.FileAWSCredentials{Filename: cfg.SharedCredentialsFile, Profile: cfg.Profile}}
+	if cfg.IAMRole || strings.HasSuffix(host, ".amazonaws.com") {
 		chain = append(chain, &credentials.IAM{})
 	}
 	return credentials.NewChainCredentials(chain)
@@ -80,7 +79,7 @@ func CheckS3(ctx context.Context, client *minio.Client, cfg config.S3) error {
 	defer cancel()
 	creds, err := client.GetCreds()
 	if err != nil || creds.AccessKeyID == "" {
-		return &config.Error{Setting: "s3-access-key-id-file", Msg: "no S3 credentials: give --s3-access-key-id-file and --s3-secret-access-key-file, or the standard AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, ~/.aws/credentials, or a web identity / instance role"}
+		return &config.Error{Setting: "s3-access-key-id-file", Msg: "no S3 credentials: give --s3-access-key-id-file and --s3-secret-access-key-file, or the standard AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a shared credentials file (AWS_SHARED_CREDENTIALS_FILE, ~/.aws/credentials), or a web identity / instance role"}
 	}
 	ok, err := client.BucketExists(ctx, cfg.Bucket)
 	if err == nil && !ok {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -30,15 +31,24 @@ type S3 struct {
 	Region    string
 	Prefix    string // object name prefix, e.g. "blobs/"
 	PathStyle bool   // bucket in the path rather than in the host name
-	// AccessKeyID and SecretAccessKey come from the --s3-*-file settings;
-	// when both are empty the standard AWS chain is used (AWS_ACCESS_KEY_ID
-	// and AWS_SECRET_ACCESS_KEY, ~/.aws/credentials, web identity / IAM).
+	// AccessKeyID and SecretAccessKey come from the --s3-*-file settings,
+	// else from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (with
+	// AWS_SESSION_TOKEN); without any, the shared credentials file and the
+	// IAM role are tried (see loadAWSEnv).
 	AccessKeyID     string
 	SecretAccessKey string
-	CAFile          string // PEM bundle trusted besides the system's roots
-	Presign         bool
-	PresignTTL      time.Duration
-	SweepEvery      time.Duration
+	SessionToken    string
+	// SharedCredentialsFile and Profile: AWS_SHARED_CREDENTIALS_FILE
+	// (default ~/.aws/credentials) and AWS_PROFILE (default "default").
+	SharedCredentialsFile string
+	Profile               string
+	// IAMRole: a web identity token (EKS IRSA) or container credentials
+	// are configured, so the IAM provider is tried too.
+	IAMRole    bool
+	CAFile     string // PEM bundle trusted besides the system's roots
+	Presign    bool
+	PresignTTL time.Duration
+	SweepEvery time.Duration
 }
 
 // blobFlags holds the raw blob settings.
@@ -140,4 +150,25 @@ func validBucket(s string) bool {
 		}
 	}
 	return true
+}
+
+// loadAWSEnv reads the standard AWS variables, as every AWS tool does,
+// when no key files were given.
+func (s *S3) loadAWSEnv(getenv func(string) string) {
+	if s.AccessKeyID != "" {
+		return
+	}
+	if id, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
+		s.AccessKeyID, s.SecretAccessKey, s.SessionToken = id, secret, getenv("AWS_SESSION_TOKEN")
+		return
+	}
+	s.SharedCredentialsFile = getenv("AWS_SHARED_CREDENTIALS_FILE")
+	if s.SharedCredentialsFile == "" && getenv("HOME") != "" {
+		s.SharedCredentialsFile = filepath.Join(getenv("HOME"), ".aws", "credentials")
+	}
+	if s.Profile = getenv("AWS_PROFILE"); s.Profile == "" {
+		s.Profile = "default"
+	}
+	s.IAMRole = getenv("AWS_WEB_IDENTITY_TOKEN_FILE") != "" || getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI") != "" ||
+		getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") != ""
 }

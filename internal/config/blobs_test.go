@@ -60,6 +60,22 @@ func TestS3Settings(t *testing.T) {
 		t.Errorf("S3 settings: %+v", s)
 	}
 
+	c, err = Load(nil, env(s3Env(map[string]string{"AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "envsecret",
+		"AWS_SESSION_TOKEN": "token", "HOME": "/home/easel"})), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Blobs.S3; s.AccessKeyID != "AKIAENV" || s.SecretAccessKey != "envsecret" || s.SessionToken != "token" {
+		t.Errorf("the AWS variables were not used: %+v", s)
+	}
+	c, err = Load(nil, env(s3Env(map[string]string{"HOME": "/home/easel", "AWS_WEB_IDENTITY_TOKEN_FILE": "/var/run/token"})), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Blobs.S3; s.AccessKeyID != "" || s.SharedCredentialsFile != "/home/easel/.aws/credentials" || s.Profile != "default" || !s.IAMRole {
+		t.Errorf("without keys: %+v; want ~/.aws/credentials, the default profile and the IAM role", s)
+	}
+
 	bad := []struct {
 		name string
 		over map[string]string
