@@ -23,7 +23,7 @@ import (
 type s3Env struct {
 	srv    *testutil.S3Server
 	bucket string
-	redis  *redis.Client
+	redis  redis.UniversalClient
 }
 
 func newS3Env(t *testing.T) *s3Env {
@@ -73,6 +73,36 @@ func TestS3Conformance(t *testing.T) {
 			s := NewCached(env.store(t, t.Name(), clock), 1<<20, nil)
 			return fixture{store: s, short: time.Minute, wait: clock.Advance, cached: true}
 		})
+	})
+}
+
+// TestS3OnRedisCluster: the lease, deleting-marker and sweep-lock scripts
+// work on Redis Cluster, where the keys of one script must share a slot.
+func TestS3OnRedisCluster(t *testing.T) {
+	t.Parallel()
+	srv := testutil.StartS3(t)
+	srv.Bucket(t, "easel-test")
+	env := &s3Env{srv: srv, bucket: "easel-test", redis: testutil.OpenRedis(t, testutil.StartRedisCluster(t, 3).RedisConfig())}
+	testStoreConformance(t, func(t *testing.T) fixture {
+		clock := testutil.NewClock()
+		return fixture{store: env.store(t, t.Name(), clock), short: time.Minute, wait: clock.Advance}
+	})
+	t.Run("sweep", func(t *testing.T) {
+		ctx := context.Background()
+		clock := testutil.NewClock()
+		s := env.store(t, t.Name(), clock)
+		for i := range 20 { // spread over the cluster's slots
+			if _, err := s.Put(ctx, []byte{byte(i)}, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if ok, err := s.leases.lock(ctx, "token", time.Minute); err != nil || !ok {
+			t.Fatalf("sweep lock: %v, %v", ok, err)
+		}
+		clock.Advance(2 * time.Minute)
+		if n, err := s.Sweep(ctx); err != nil || n != 20 {
+			t.Fatalf("Sweep = %d, %v; want 20 deleted", n, err)
+		}
 	})
 }
 

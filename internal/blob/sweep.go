@@ -123,7 +123,11 @@ func (s *S3) RunSweeper(ctx context.Context, every time.Duration, log *slog.Logg
 			log.Warn("blob sweep", "deleted", n, "err", err)
 			continue
 		}
-		log.Info("blob sweep", "deleted", n, "took", time.Since(start).Round(time.Millisecond))
+		level := slog.LevelInfo
+		if n == 0 {
+			level = slog.LevelDebug // an idle sweep every interval is not news
+		}
+		log.Log(ctx, level, "blob sweep", "deleted", n, "took", time.Since(start).Round(time.Millisecond))
 	}
 }
 

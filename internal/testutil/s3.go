@@ -72,6 +72,9 @@ func isExecutable(p string) bool {
 // t.TempDir, and waits until it answers.
 func StartS3(t testing.TB) *S3Server {
 	t.Helper()
+	if weed := os.Getenv(WeedEnv); weed != "" {
+		return startWeed(t, weed)
+	}
 	bin := S3ServerPath(t)
 	dir := t.TempDir()
 	port, err := cluster.FreePort()
@@ -150,11 +153,13 @@ func (s *S3Server) Client(t testing.TB) *minio.Client {
 	return c
 }
 
-// Bucket creates a bucket named name.
+// Bucket creates a bucket named name, retrying while the server is still
+// starting (SeaweedFS joins its volume server to its master after its S3
+// port answers).
 func (s *S3Server) Bucket(t testing.TB, name string) {
 	t.Helper()
 	c := s.Client(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for {
 		err := c.MakeBucket(ctx, name, minio.MakeBucketOptions{Region: "us-east-1"})
