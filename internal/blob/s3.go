@@ -58,8 +58,11 @@ func (s *S3) Put(ctx context.Context, data []byte, ttl time.Duration) (string, e
 		return "", err
 	}
 	present, err := s.present(ctx, d)
-	if err != nil || present {
-		return d, err
+	if err != nil {
+		return "", err
+	}
+	if present {
+		return d, nil
 	}
 	_, err = s.client.PutObject(ctx, s.bucket, s.object(d), bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{
 		ContentType:      http.DetectContentType(data),
