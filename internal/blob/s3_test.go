@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -149,6 +150,73 @@ func TestS3SweepDeletesOnlyUnreferencedBlobs(t *testing.T) {
 	if env.objectExists(t, a, Digest(kept)) {
 		t.Fatal("the blob outlived its touched lifetime")
 	}
+}
+
+// TestS3SweeperRunsOnOneReplicaPerInterval: the background sweepers of two
+// replicas delete an ended blob by themselves, taking turns through the
+// lock, and leave a running one alone.
+func TestS3SweeperRunsOnOneReplicaPerInterval(t *testing.T) {
+	t.Parallel()
+	env := newS3Env(t)
+	ctx := context.Background()
+	clock := testutil.NewClock()
+	a, b := env.store(t, t.Name(), clock), env.store(t, t.Name(), clock)
+	ended, err := a.Put(ctx, []byte("abandoned"), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := a.Put(ctx, []byte("in use"), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Minute)
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	runCtx, stop := context.WithCancel(ctx)
+	started := time.Now()
+	var wg sync.WaitGroup
+	for _, s := range []*S3{a, b} {
+		wg.Go(func() { s.RunSweeper(runCtx, 100*time.Millisecond, log) })
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for env.objectExists(t, a, ended) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // ten more intervals
+	stop()
+	wg.Wait()
+	// Without the lock both replicas would sweep every interval.
+	intervals := float64(time.Since(started)) / float64(100*time.Millisecond)
+	if sweeps := strings.Count(logs.String(), "msg=\"blob sweep\""); float64(sweeps) > intervals*1.5+1 {
+		t.Errorf("%d sweeps in %.0f intervals: the replicas did not take turns", sweeps, intervals)
+	}
+	if env.objectExists(t, a, ended) {
+		t.Fatal("the background sweepers did not delete the ended blob")
+	}
+	if !env.objectExists(t, a, kept) {
+		t.Fatal("the background sweepers deleted a blob whose lease runs")
+	}
+	if n := strings.Count(logs.String(), "deleted=1"); n != 1 {
+		t.Fatalf("%d sweeps reported deleting the blob, want exactly 1:\n%s", n, logs.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // TestS3PutDuringSweepIsNotLost: a Put of the blob a sweeper has just
