@@ -157,7 +157,13 @@ for tool in "$@"; do
 	# The S3 server of the blob store's tests. SeaweedFS (weed server -s3)
 	# was measured first: 11.4 CPU-minutes cold, and weed/server links every
 	# filer store, so no trimmed main helps; see hack/tools/gofakes3/main.go.
-	gofakes3) build_module gofakes3 . ;;
+	gofakes3)
+		# Its sources live here, so it is also rebuilt when they changed.
+		if [[ -x "${BIN}/gofakes3" && -n "$(find "${ROOT}/hack/tools/gofakes3" -newer "${BIN}/gofakes3" -type f)" ]]; then
+			rm "${BIN}/gofakes3"
+		fi
+		build_module gofakes3 .
+		;;
 	cluster)
 		build_kube kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl
 		# CoreDNS with only the plugins kube-dns needs (see its main.go).

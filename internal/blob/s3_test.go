@@ -366,3 +366,38 @@ func TestCheckS3NamesTheSetting(t *testing.T) {
 		})
 	}
 }
+
+// TestS3PrivateCA: an endpoint whose certificate a private CA signed works
+// with --s3-ca-file, and without it the start is refused naming the setting.
+func TestS3PrivateCA(t *testing.T) {
+	t.Parallel()
+	srv := testutil.StartS3TLS(t)
+	srv.Bucket(t, "easel-tls")
+	cfg := config.S3{Endpoint: srv.Endpoint, Bucket: "easel-tls", Region: "us-east-1", PathStyle: true,
+		AccessKeyID: srv.AccessKeyID, SecretAccessKey: srv.SecretAccessKey, CAFile: srv.CAFile}
+	ctx := context.Background()
+	client, err := OpenS3(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckS3(ctx, client, cfg); err != nil {
+		t.Fatalf("CheckS3 with the CA: %v", err)
+	}
+	s := NewS3(client, cfg.Bucket, "blobs/", startRedisClient(t), "test:"+t.Name())
+	d, err := s.Put(ctx, []byte("over TLS"), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, found, err := s.Get(ctx, d); err != nil || !found || string(data) != "over TLS" {
+		t.Fatalf("Get over TLS = %q, %v, %v", data, found, err)
+	}
+
+	cfg.CAFile = ""
+	if client, err = OpenS3(cfg); err != nil {
+		t.Fatal(err)
+	}
+	var cerr *config.Error
+	if err := CheckS3(ctx, client, cfg); !errors.As(err, &cerr) || cerr.Setting != "s3-ca-file" {
+		t.Fatalf("CheckS3 without the CA = %v, want an error naming --s3-ca-file", err)
+	}
+}

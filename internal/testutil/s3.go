@@ -2,13 +2,23 @@ package testutil
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -32,6 +42,10 @@ type S3Server struct {
 	Stop func()
 	// Start starts it again on the same port and data (after Stop).
 	Start func()
+	// CAFile is the PEM of the CA that signed the server's certificate
+	// (StartS3TLS only).
+	CAFile string
+	http   *http.Client // trusts CAFile
 }
 
 // S3ServerPath finds the server: $EASEL_GOFAKES3, then bin/gofakes3, then
@@ -75,6 +89,18 @@ func StartS3(t testing.TB) *S3Server {
 	if weed := os.Getenv(WeedEnv); weed != "" {
 		return startWeed(t, weed)
 	}
+	return startGofakes3(t, false)
+}
+
+// StartS3TLS starts the S3 server serving HTTPS with a certificate for
+// 127.0.0.1 signed by a CA of its own, whose PEM file is CAFile.
+func StartS3TLS(t testing.TB) *S3Server {
+	t.Helper()
+	return startGofakes3(t, true)
+}
+
+func startGofakes3(t testing.TB, useTLS bool) *S3Server {
+	t.Helper()
 	bin := S3ServerPath(t)
 	dir := t.TempDir()
 	port, err := cluster.FreePort()
@@ -84,9 +110,16 @@ func StartS3(t testing.TB) *S3Server {
 	s := &S3Server{
 		Endpoint:    "http://127.0.0.1:" + strconv.Itoa(port),
 		AccessKeyID: "easeltest", SecretAccessKey: "easeltest-secret-key-0123456789",
+		http: http.DefaultClient,
 	}
 	args := []string{"-addr", "127.0.0.1:" + strconv.Itoa(port), "-db", filepath.Join(dir, "s3.db"),
 		"-access-key", s.AccessKeyID, "-secret-key", s.SecretAccessKey}
+	if useTLS {
+		cert, key, pool := writeTLS(t, dir)
+		s.Endpoint, s.CAFile = "https://127.0.0.1:"+strconv.Itoa(port), filepath.Join(dir, "ca.pem")
+		s.http = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+		args = append(args, "-tls-cert", cert, "-tls-key", key)
+	}
 	var proc *cluster.Process
 	logPath := filepath.Join(dir, "s3.log")
 	s.Start = func() {
@@ -101,7 +134,7 @@ func StartS3(t testing.TB) *S3Server {
 		if proc, err = cluster.StartProcess(cmd); err != nil {
 			t.Fatal(err)
 		}
-		if err := waitS3(s.Endpoint, proc, 20*time.Second); err != nil {
+		if err := waitS3(s.http, s.Endpoint, proc, 20*time.Second); err != nil {
 			proc.Kill()
 			t.Fatalf("%s did not come up: %v\n%s", bin, err, cluster.TailFile(logPath, 4000))
 		}
@@ -116,9 +149,60 @@ func StartS3(t testing.TB) *S3Server {
 	return s
 }
 
+// writeTLS writes a CA (ca.pem) and a certificate for 127.0.0.1 it signed
+// (cert.pem, key.pem) into dir, and returns the certificate's and key's
+// paths and a pool trusting the CA.
+func writeTLS(t testing.TB, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "easel test CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, leaf, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	for path, block := range map[string]*pem.Block{
+		filepath.Join(dir, "ca.pem"): {Type: "CERTIFICATE", Bytes: caDER},
+		certFile:                     {Type: "CERTIFICATE", Bytes: der},
+		keyFile:                      {Type: "EC PRIVATE KEY", Bytes: keyDER},
+	} {
+		if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pool = x509.NewCertPool()
+	pool.AddCert(ca)
+	return certFile, keyFile, pool
+}
+
 // waitS3 waits until the S3 port answers (any HTTP status: an unsigned
 // request is refused, which proves it is serving).
-func waitS3(endpoint string, proc *cluster.Process, limit time.Duration) error {
+func waitS3(hc *http.Client, endpoint string, proc *cluster.Process, limit time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	for {
@@ -126,7 +210,7 @@ func waitS3(endpoint string, proc *cluster.Process, limit time.Duration) error {
 			return fmt.Errorf("the server exited")
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"/", nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
+		if resp, err := hc.Do(req); err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode < 500 {
 				return nil
@@ -143,10 +227,15 @@ func waitS3(endpoint string, proc *cluster.Process, limit time.Duration) error {
 // Client returns a path-style client of the server with its credentials.
 func (s *S3Server) Client(t testing.TB) *minio.Client {
 	t.Helper()
-	c, err := minio.New(s.Endpoint[len("http://"):], &minio.Options{
+	host, secure := strings.CutPrefix(s.Endpoint, "https://")
+	opts := &minio.Options{
 		Creds: credentials.NewStaticV4(s.AccessKeyID, s.SecretAccessKey, ""), Region: "us-east-1",
-		BucketLookup: minio.BucketLookupPath,
-	})
+		BucketLookup: minio.BucketLookupPath, Secure: secure,
+	}
+	if secure {
+		opts.Transport = s.http.Transport
+	}
+	c, err := minio.New(strings.TrimPrefix(host, "http://"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

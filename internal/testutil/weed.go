@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,7 +26,7 @@ const WeedEnv = "EASEL_WEED"
 func startWeed(t testing.TB, bin string) *S3Server {
 	t.Helper()
 	dir := t.TempDir()
-	s := &S3Server{AccessKeyID: "easeltest", SecretAccessKey: "easeltest-secret-key-0123456789"}
+	s := &S3Server{AccessKeyID: "easeltest", SecretAccessKey: "easeltest-secret-key-0123456789", http: http.DefaultClient}
 	ident := map[string]any{"identities": []map[string]any{{
 		"name":        "easel",
 		"credentials": []map[string]string{{"accessKey": s.AccessKeyID, "secretKey": s.SecretAccessKey}},
@@ -68,7 +69,7 @@ func startWeed(t testing.TB, bin string) *S3Server {
 		if proc, err = cluster.StartProcess(cmd); err != nil {
 			t.Fatal(err)
 		}
-		if err := waitS3(s.Endpoint, proc, 60*time.Second); err != nil {
+		if err := waitS3(s.http, s.Endpoint, proc, 60*time.Second); err != nil {
 			proc.Kill()
 			t.Fatalf("weed server -s3 did not come up: %v\n%s", err, cluster.TailFile(logPath, 4000))
 		}

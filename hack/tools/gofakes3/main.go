@@ -8,7 +8,7 @@
 // about 11 CPU-minutes here, and weed/server links every filer store, so a
 // trimmed main would save little. This builds in well under a minute.
 //
-// Usage: gofakes3 -addr 127.0.0.1:PORT -db FILE -access-key AK -secret-key SK [-bucket NAME]
+// Usage: gofakes3 -addr 127.0.0.1:PORT -db FILE -access-key AK -secret-key SK [-bucket NAME] [-tls-cert F -tls-key F]
 package main
 
 import (
@@ -29,6 +29,8 @@ func main() {
 	accessKey := flag.String("access-key", "", "the one access key ID accepted")
 	secretKey := flag.String("secret-key", "", "its secret access key")
 	bucket := flag.String("bucket", "", "a `bucket` to create at start")
+	certFile := flag.String("tls-cert", "", "serve HTTPS with this PEM certificate `file` (with -tls-key)")
+	keyFile := flag.String("tls-key", "", "the PEM private key `file` of -tls-cert")
 	flag.Parse()
 	if *accessKey == "" || *secretKey == "" {
 		log.Fatal("gofakes3: -access-key and -secret-key are required")
@@ -52,7 +54,12 @@ func main() {
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	log.Printf("gofakes3 listening on %s", ln.Addr())
-	if err := srv.Serve(ln); err != nil {
+	if *certFile != "" {
+		err = srv.ServeTLS(ln, *certFile, *keyFile)
+	} else {
+		err = srv.Serve(ln)
+	}
+	if err != nil {
 		log.Print(err)
 		os.Exit(1)
 	}
