@@ -298,6 +298,37 @@ func TestS3Unavailable(t *testing.T) {
 	}
 }
 
+// TestS3Throttled: while S3 answers 503 SlowDown, operations fail with
+// store.ErrUnavailable (a 503 with Retry-After for the user), and succeed
+// again as soon as it stops.
+func TestS3Throttled(t *testing.T) {
+	t.Parallel()
+	if os.Getenv(testutil.WeedEnv) != "" {
+		t.Skip("SeaweedFS cannot be told to throttle")
+	}
+	env := newS3Env(t)
+	ctx := context.Background()
+	s := env.store(t, t.Name(), testutil.NewClock())
+	d, err := s.Put(ctx, []byte("stored before"), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.srv.Throttle(true)
+	if _, err := s.Put(ctx, []byte("stored while throttled"), time.Hour); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Put while throttled = %v, want ErrUnavailable", err)
+	}
+	if _, _, err := s.Get(ctx, d); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Get while throttled = %v, want ErrUnavailable", err)
+	}
+	env.srv.Throttle(false)
+	if _, found, err := s.Get(ctx, d); err != nil || !found {
+		t.Fatalf("Get after throttling = %v, %v", found, err)
+	}
+	if _, err := s.Put(ctx, []byte("stored while throttled"), time.Hour); err != nil {
+		t.Fatalf("Put after throttling: %v", err)
+	}
+}
+
 // TestS3CorruptObjectIsNeverServed: bytes that do not hash to their name
 // (written around easel) are refused, not served as the image.
 func TestS3CorruptObjectIsNeverServed(t *testing.T) {

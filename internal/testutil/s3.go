@@ -45,7 +45,10 @@ type S3Server struct {
 	// CAFile is the PEM of the CA that signed the server's certificate
 	// (StartS3TLS only).
 	CAFile string
-	http   *http.Client // trusts CAFile
+	// Throttle makes the server answer every request 503 SlowDown (on) or
+	// serve again (off), as a throttling S3 does (gofakes3 only).
+	Throttle func(on bool)
+	http     *http.Client // trusts CAFile
 }
 
 // S3ServerPath finds the server: $EASEL_GOFAKES3, then bin/gofakes3, then
@@ -112,8 +115,21 @@ func startGofakes3(t testing.TB, useTLS bool) *S3Server {
 		AccessKeyID: "easeltest", SecretAccessKey: "easeltest-secret-key-0123456789",
 		http: http.DefaultClient,
 	}
+	throttle := filepath.Join(dir, "throttle")
 	args := []string{"-addr", "127.0.0.1:" + strconv.Itoa(port), "-db", filepath.Join(dir, "s3.db"),
-		"-access-key", s.AccessKeyID, "-secret-key", s.SecretAccessKey}
+		"-access-key", s.AccessKeyID, "-secret-key", s.SecretAccessKey, "-throttle-file", throttle}
+	s.Throttle = func(on bool) {
+		t.Helper()
+		var err error
+		if on {
+			err = os.WriteFile(throttle, nil, 0o600)
+		} else {
+			err = os.Remove(throttle)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	if useTLS {
 		cert, key, pool := writeTLS(t, dir)
 		s.Endpoint, s.CAFile = "https://127.0.0.1:"+strconv.Itoa(port), filepath.Join(dir, "ca.pem")

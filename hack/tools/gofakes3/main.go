@@ -31,6 +31,7 @@ func main() {
 	bucket := flag.String("bucket", "", "a `bucket` to create at start")
 	certFile := flag.String("tls-cert", "", "serve HTTPS with this PEM certificate `file` (with -tls-key)")
 	keyFile := flag.String("tls-key", "", "the PEM private key `file` of -tls-cert")
+	throttle := flag.String("throttle-file", "", "while this `file` exists, answer every request 503 SlowDown, as a throttling S3 does")
 	flag.Parse()
 	if *accessKey == "" || *secretKey == "" {
 		log.Fatal("gofakes3: -access-key and -secret-key are required")
@@ -50,7 +51,7 @@ func main() {
 		log.Fatal(err)
 	}
 	srv := &http.Server{
-		Handler:           &sigV4{next: faker.Server(), accessKey: *accessKey, secretKey: *secretKey, now: time.Now},
+		Handler:           slowDown(*throttle, &sigV4{next: faker.Server(), accessKey: *accessKey, secretKey: *secretKey, now: time.Now}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	log.Printf("gofakes3 listening on %s", ln.Addr())
@@ -63,4 +64,18 @@ func main() {
 		log.Print(err)
 		os.Exit(1)
 	}
+}
+
+// slowDown answers 503 SlowDown while the file exists (never when it is "").
+func slowDown(file string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := os.Stat(file); file != "" && err == nil {
+			w.Header().Set("Content-Type", "application/xml")
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
