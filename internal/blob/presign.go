@@ -5,7 +5,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	lru "github.com/hashicorp/golang-lru/v2"
 )
 
 // Presigner hands out direct download URLs of an S3 store's blobs and
@@ -16,7 +16,7 @@ import (
 type Presigner struct {
 	store *S3
 	ttl   time.Duration
-	urls  *expirable.LRU[string, presigned]
+	urls  *lru.Cache[string, presigned] // an entry past its until is ignored
 	now   func() time.Time
 }
 
@@ -26,9 +26,13 @@ type presigned struct {
 }
 
 // NewPresigner returns a Presigner of URLs valid for ttl, remembering up to
-// size of them.
-func NewPresigner(s *S3, ttl time.Duration, size int) *Presigner {
-	return &Presigner{store: s, ttl: ttl, urls: expirable.NewLRU[string, presigned](size, nil, ttl/2), now: time.Now}
+// size of them (size must be positive).
+func NewPresigner(s *S3, ttl time.Duration, size int) (*Presigner, error) {
+	urls, err := lru.New[string, presigned](size)
+	if err != nil {
+		return nil, err
+	}
+	return &Presigner{store: s, ttl: ttl, urls: urls, now: time.Now}, nil
 }
 
 // URL returns a download URL of digest and how long a client may reuse it;

@@ -79,7 +79,9 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 			}
 			blobs = s.s3
 			if cfg.Blobs.S3.Presign {
-				s.presign = blob.NewPresigner(s.s3, cfg.Blobs.S3.PresignTTL, stateCacheSize)
+				if s.presign, err = blob.NewPresigner(s.s3, cfg.Blobs.S3.PresignTTL, stateCacheSize); err != nil {
+					return nil, err
+				}
 			}
 		}
 		workspaces = workspace.NewRedis(client, cfg.Redis.Prefix, cfg.Session.Lifetime)
