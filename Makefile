@@ -55,7 +55,7 @@ demo: ## Run the strategy matrix with 3 replicas; print the comparison, write de
 	$(GO) run ./test/cluster/demo --report demo-report.html --json demo-report.json
 
 .PHONY: tools
-tools: ## Install pinned helm, kube-apiserver, etcd and the CRD modules into ./bin (cached: seconds when built).
+tools: ## Install pinned helm, kube-apiserver, etcd, the CRD modules and the S3 test server into ./bin (cached: seconds when built).
 	bash hack/install-tools.sh
 
 .PHONY: helm-lint
@@ -84,8 +84,9 @@ $(GOLANGCI_LINT):
 	GOBIN=$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
 .PHONY: bench
-bench: $(BENCHSTAT) ## Run every benchmark side by side (about 4 minutes), rewrite BENCHMARKS.md and print the ratios.
-	$(GO) run ./test/bench/run
+bench: $(BENCHSTAT) ## Run every benchmark side by side (about 6 minutes), rewrite BENCHMARKS.md and print the ratios (BENCH_ARGS='-only "blob store"' runs one step and prints it).
+	bash hack/install-tools.sh gofakes3
+	$(GO) run ./test/bench/run $(BENCH_ARGS)
 
 $(BENCHSTAT):
 	GOBIN=$(BIN) $(GO) install golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION)

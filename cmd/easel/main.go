@@ -59,6 +59,11 @@ func run(ctx context.Context, stopSignals func(), args []string, stdout, stderr 
 	log := newLogger(cfg, stderr)
 	store.RouteLogs(log)
 	srv, err := server.New(cfg, log)
+	var cfgErr *config.Error
+	if errors.As(err, &cfgErr) { // a setting that cannot work here, e.g. a wrong S3 bucket
+		fmt.Fprintln(stderr, "easel:", err)
+		return 2
+	}
 	if err != nil {
 		log.Error("starting", "err", err)
 		return 1

@@ -4,9 +4,12 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"time"
 
 	"github.com/easelhq/easel/internal/compose"
 	"github.com/easelhq/easel/internal/imaging"
@@ -28,11 +31,20 @@ type Handler struct {
 	composer  *compose.Service
 	log       *slog.Logger
 	maxUpload int64
+	presign   Presigner
 }
 
-// New returns the API handler.
-func New(svc *workspace.Service, renderer *workspace.Renderer, composer *compose.Service, log *slog.Logger, maxUpload int64) *Handler {
-	return &Handler{svc: svc, renderer: renderer, composer: composer, log: log, maxUpload: maxUpload}
+// Presigner hands out direct download URLs of blobs (the S3 store with
+// --s3-presign): the URL, how long a client may reuse it, and whether the
+// blob exists. params are S3's response-* overrides.
+type Presigner interface {
+	URL(ctx context.Context, digest string, params url.Values) (u string, reuse time.Duration, found bool, err error)
+}
+
+// New returns the API handler. presign may be nil: full-size renders are
+// then served by easel.
+func New(svc *workspace.Service, renderer *workspace.Renderer, composer *compose.Service, log *slog.Logger, maxUpload int64, presign Presigner) *Handler {
+	return &Handler{svc: svc, renderer: renderer, composer: composer, log: log, maxUpload: maxUpload, presign: presign}
 }
 
 // WorkspaceView is the JSON shape of a workspace.

@@ -3,6 +3,7 @@ package api
 import (
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/easelhq/easel/internal/httpcache"
@@ -87,10 +88,39 @@ func (h *Handler) Render(c *gin.Context) {
 	if httpcache.Validate(c, r.Digest, "private, no-cache") {
 		return
 	}
+	disposition := ""
 	if c.Query("download") != "" {
-		c.Header("Content-Disposition", `attachment; filename="easel-`+r.Digest[:12]+"."+r.Format+`"`)
+		disposition = `attachment; filename="easel-` + r.Digest[:12] + "." + r.Format + `"`
+	}
+	if h.presign != nil && c.DefaultQuery("size", workspace.SizePreview) == workspace.SizeFull {
+		h.redirectToRender(c, r, disposition)
+		return
+	}
+	if disposition != "" {
+		c.Header("Content-Disposition", disposition)
 	}
 	c.Data(http.StatusOK, workspace.ContentTypes[r.Format], r.Data)
+}
+
+// redirectToRender sends a full-size render's download to the bucket: a
+// presigned URL answered with the render's type and disposition.
+func (h *Handler) redirectToRender(c *gin.Context, r *workspace.Rendered, disposition string) {
+	params := url.Values{"response-content-type": {workspace.ContentTypes[r.Format]}}
+	if disposition != "" {
+		params.Set("response-content-disposition", disposition)
+	}
+	u, _, found, err := h.presign.URL(c.Request.Context(), r.Digest, params)
+	if err == nil && !found {
+		err = problem.New(http.StatusServiceUnavailable, "the render is not stored yet; try again")
+	}
+	if err != nil {
+		problem.Write(c, err)
+		return
+	}
+	// The render of this state may change with the next edit: the redirect
+	// is not cached (the image behind it is, by its digest).
+	c.Header("Cache-Control", "private, no-cache")
+	c.Redirect(http.StatusFound, u)
 }
 
 // workspaceID returns the session's workspace, or answers 409 when there is

@@ -50,6 +50,7 @@ type Config struct {
 	Session Session
 	Redis   Redis
 	Upload  Upload
+	Blobs   Blobs
 
 	BlobCacheBytes int64
 	PreviewEdge    int
@@ -174,6 +175,9 @@ func Load(args []string, getenv func(string) string, out io.Writer) (*Config, er
 	}
 	if err := cfg.loadAIKey(getenv); err != nil {
 		return nil, err
+	}
+	if cfg.Blobs.Store == BlobS3 {
+		cfg.Blobs.S3.loadAWSEnv(getenv)
 	}
 	if cfg.PodName == "" {
 		if h, err := os.Hostname(); err == nil {

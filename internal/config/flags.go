@@ -33,6 +33,7 @@ type rawFlags struct {
 	composeConcurrency, composeAttempts    int
 	composeLease, composeHeartbeat         time.Duration
 	composePoll                            time.Duration
+	blobs                                  *blobFlags
 }
 
 func defineFlags(fs *flag.FlagSet) *rawFlags {
@@ -79,6 +80,7 @@ func defineFlags(fs *flag.FlagSet) *rawFlags {
 	fs.DurationVar(&r.composeHeartbeat, "compose-heartbeat", 2*time.Second, "how often a running job renews its lease and records progress")
 	fs.DurationVar(&r.composePoll, "compose-poll", time.Second, "how often an idle replica looks for queued jobs")
 	fs.IntVar(&r.composeAttempts, "compose-max-attempts", 3, "claims a job gets before an interrupted job is failed instead of retried")
+	r.blobs = defineBlobFlags(fs)
 	return r
 }
 
@@ -148,6 +150,10 @@ func (r *rawFlags) build() (*Config, error) {
 		return nil, err
 	}
 	if err := c.checkRedis(); err != nil {
+		return nil, err
+	}
+	var err error
+	if c.Blobs, err = r.blobs.build(r.store); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -27,14 +27,19 @@ func (s *Server) routes() (*gin.Engine, error) {
 	}
 	r.Use(s.identify, s.observe, s.recoverPanic)
 
-	pages, err := web.New(web.Deps{
+	deps := web.Deps{
 		Service: s.svc, Renderer: s.renderer, Composer: s.composer, AIEnabled: s.composer.AIEnabled(),
 		PreviewEdge: s.cfg.PreviewEdge, Log: s.log, ServedBy: s.cfg.PodName, MaxUpload: s.cfg.Upload.MaxBytes,
-	})
+	}
+	var presign eapi.Presigner
+	if s.presign != nil { // a nil *blob.Presigner must not become a non-nil interface
+		deps.Presign, presign = s.presign, s.presign
+	}
+	pages, err := web.New(deps)
 	if err != nil {
 		return nil, err
 	}
-	rest := eapi.New(s.svc, s.renderer, s.composer, s.log, s.cfg.Upload.MaxBytes)
+	rest := eapi.New(s.svc, s.renderer, s.composer, s.log, s.cfg.Upload.MaxBytes, presign)
 	uploadLimit := limitBody(s.cfg.Upload.MaxBytes + upload.Overhead)
 	smallBody := limitBody(64 << 10) // forms and JSON edits
 

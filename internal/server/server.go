@@ -43,7 +43,9 @@ type Server struct {
 	svc      *workspace.Service
 	renderer *workspace.Renderer
 	composer *compose.Service
-	pinger   store.Pinger // nil: nothing external to check (memory mode)
+	pinger   store.Pinger    // nil: nothing external to check (memory mode)
+	s3       *blob.S3        // nil unless --blob-store s3: its sweeper runs in Start
+	presign  *blob.Presigner // nil unless --s3-presign
 	closers  []func() error
 	draining atomic.Bool
 }
@@ -71,6 +73,17 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		s.pinger = store.RedisPinger{Client: client}
 		backend = session.NewRedis(client, cfg.Redis.Prefix)
 		blobs = blob.NewRedis(client, cfg.Redis.Prefix)
+		if cfg.Blobs.Store == config.BlobS3 {
+			if s.s3, err = openS3(cfg, client); err != nil {
+				return nil, err
+			}
+			blobs = s.s3
+			if cfg.Blobs.S3.Presign {
+				if s.presign, err = blob.NewPresigner(s.s3, cfg.Blobs.S3.PresignTTL, stateCacheSize); err != nil {
+					return nil, err
+				}
+			}
+		}
 		workspaces = workspace.NewRedis(client, cfg.Redis.Prefix, cfg.Session.Lifetime)
 		renders = workspace.NewRedisRenderCache(client, cfg.Redis.Prefix, cfg.Session.Lifetime)
 		jobs = compose.NewRedisJobs(client, cfg.Redis.Prefix, cfg.Session.Lifetime)
@@ -134,7 +147,25 @@ func (s *Server) Handler() http.Handler { return s.engine }
 
 // Start runs this replica's background work (the composite job runner)
 // until ctx ends. Run calls it; tests that use Handler call it themselves.
-func (s *Server) Start(ctx context.Context) { s.composer.Start(ctx) }
+func (s *Server) Start(ctx context.Context) {
+	s.composer.Start(ctx)
+	if s.s3 != nil {
+		go s.s3.RunSweeper(ctx, s.cfg.Blobs.S3.SweepEvery, s.log)
+	}
+}
+
+// openS3 connects the S3 blob store and checks at start that its bucket can
+// be used; a failure is a *config.Error naming the setting to fix.
+func openS3(cfg *config.Config, client redis.UniversalClient) (*blob.S3, error) {
+	mc, err := blob.OpenS3(cfg.Blobs.S3)
+	if err != nil {
+		return nil, err
+	}
+	if err := blob.CheckS3(context.Background(), mc, cfg.Blobs.S3); err != nil {
+		return nil, err
+	}
+	return blob.NewS3(mc, cfg.Blobs.S3.Bucket, cfg.Blobs.S3.Prefix, client, cfg.Redis.Prefix), nil
+}
 
 // Close releases the store connections.
 func (s *Server) Close() error {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/easelhq/easel/internal/blob"
@@ -19,6 +20,10 @@ func (h *Handler) Blob(c *gin.Context) {
 	if httpcache.Validate(c, d, "public, max-age=31536000, immutable") {
 		return
 	}
+	if h.presign != nil {
+		h.redirectToBlob(c, d)
+		return
+	}
 	data, found, err := h.svc.Blobs.Get(c.Request.Context(), d)
 	if err != nil {
 		h.fail(c, err)
@@ -30,4 +35,22 @@ func (h *Handler) Blob(c *gin.Context) {
 		return
 	}
 	c.Data(http.StatusOK, http.DetectContentType(data), data)
+}
+
+// redirectToBlob sends the browser to a presigned URL of the blob in the
+// bucket (which answers with the same immutable Cache-Control); the
+// redirect itself may be reused while the URL is.
+func (h *Handler) redirectToBlob(c *gin.Context, d string) {
+	u, reuse, found, err := h.presign.URL(c.Request.Context(), d, nil)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	if !found {
+		c.Header("Cache-Control", "no-store")
+		c.String(http.StatusNotFound, "no such image (it may have expired)\n")
+		return
+	}
+	c.Header("Cache-Control", fmt.Sprintf("private, max-age=%d", int(reuse.Seconds())))
+	c.Redirect(http.StatusFound, u)
 }

@@ -5,6 +5,7 @@
 package web
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -12,7 +13,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/easelhq/easel/internal/compose"
 	"github.com/easelhq/easel/internal/problem"
@@ -49,6 +52,14 @@ type Handler struct {
 	maxUpload   int64
 	pages       map[string]*template.Template
 	assets      *assets
+	presign     Presigner
+}
+
+// Presigner hands out direct download URLs of blobs (the S3 store with
+// --s3-presign): the URL, how long a client may reuse it, and whether the
+// blob exists.
+type Presigner interface {
+	URL(ctx context.Context, digest string, params url.Values) (u string, reuse time.Duration, found bool, err error)
 }
 
 // Deps are what the pages need.
@@ -61,13 +72,14 @@ type Deps struct {
 	Log         *slog.Logger
 	ServedBy    string // this replica's name, shown in the footer
 	MaxUpload   int64
+	Presign     Presigner // nil: blobs are served by easel
 }
 
 // New parses the embedded templates.
 func New(deps Deps) (*Handler, error) {
 	h := &Handler{svc: deps.Service, renderer: deps.Renderer, composer: deps.Composer, aiEnabled: deps.AIEnabled,
 		previewEdge: deps.PreviewEdge, log: deps.Log, servedBy: deps.ServedBy, maxUpload: deps.MaxUpload,
-		pages: map[string]*template.Template{}}
+		presign: deps.Presign, pages: map[string]*template.Template{}}
 	a, err := loadAssets()
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package chart
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -223,8 +224,52 @@ func featureCases() []featureCase {
 				}
 			},
 		},
+		{
+			name: "blobs-s3",
+			values: map[string]any{"session": redisKeys(),
+				"networkPolicy": map[string]any{"enabled": true, "restrictEgress": true},
+				"blobs": map[string]any{"store": "s3", "s3": map[string]any{
+					"endpoint": "https://minio.storage.svc:9000", "bucket": "easel-images", "pathStyle": true,
+					"existingSecret": "easel-s3", "caBundle": testCA,
+				}}},
+			check: func(t *testing.T, objs []*unstructured.Unstructured) {
+				cm := find(objs, "ConfigMap", "easel")
+				for k, want := range map[string]string{
+					"EASEL_BLOB_STORE": "s3", "EASEL_S3_ENDPOINT": "https://minio.storage.svc:9000", "EASEL_S3_BUCKET": "easel-images",
+					"EASEL_S3_PATH_STYLE": "true", "EASEL_S3_ACCESS_KEY_ID_FILE": "/var/run/secrets/easel/s3/access-key-id",
+					"EASEL_S3_SECRET_ACCESS_KEY_FILE": "/var/run/secrets/easel/s3/secret-access-key", "EASEL_S3_CA_FILE": "/etc/easel/s3-ca/ca.pem",
+				} {
+					if got := str(cm, "data", k); got != want {
+						t.Errorf("%s = %q, want %q", k, got, want)
+					}
+				}
+				if got := str(find(objs, "ConfigMap", "s3-ca"), "data", "ca.pem"); got != testCA+"\n" && got != testCA {
+					t.Errorf("CA ConfigMap ca.pem = %q", got)
+				}
+				vols, _, _ := unstructured.NestedSlice(find(objs, "Deployment", "easel").Object, "spec", "template", "spec", "volumes")
+				var secret, ca string
+				for _, v := range vols {
+					m := v.(map[string]any)
+					if s, ok, _ := unstructured.NestedString(m, "secret", "secretName"); ok {
+						secret = s
+					}
+					if c, ok, _ := unstructured.NestedString(m, "configMap", "name"); ok {
+						ca = c
+					}
+				}
+				if secret != "easel-s3" || !strings.HasSuffix(ca, "-s3-ca") {
+					t.Errorf("volumes: secret %q, CA ConfigMap %q; want easel-s3 and the chart's -s3-ca", secret, ca)
+				}
+				if ports := egressPorts(t, find(objs, "NetworkPolicy", "easel")); !slices.Contains(ports, 9000) {
+					t.Errorf("egress ports %v, want the S3 endpoint's 9000", ports)
+				}
+			},
+		},
 	}
 }
+
+// testCA is a PEM block shaped like a CA certificate (the chart only passes it on).
+const testCA = "-----BEGIN CERTIFICATE-----\nMIIBdummy\n-----END CERTIFICATE-----"
 
 // egressPorts lists every port a NetworkPolicy's egress rules allow.
 func egressPorts(t *testing.T, np *unstructured.Unstructured) []int64 {

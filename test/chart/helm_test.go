@@ -265,6 +265,21 @@ func TestHelmBadValues(t *testing.T) {
 		{"openai without key", func(v map[string]any) {
 			v["config"] = map[string]any{"aiBackend": "openai", "aiBaseUrl": "https://api.openai.com"}
 		}, []string{"needs an API key"}},
+		{"s3 blobs without a bucket", func(v map[string]any) {
+			v["blobs"] = map[string]any{"store": "s3", "s3": map[string]any{"endpoint": "https://s3.eu-west-1.amazonaws.com"}}
+		}, []string{"blobs.store=s3 needs blobs.s3.bucket"}},
+		{"s3 blobs without an endpoint", func(v map[string]any) {
+			v["blobs"] = map[string]any{"store": "s3", "s3": map[string]any{"bucket": "easel"}}
+		}, []string{"blobs.store=s3 needs blobs.s3.endpoint"}},
+		{"s3 blobs with memory sessions", func(v map[string]any) {
+			v["session"].(map[string]any)["store"] = "memory"
+			v["blobs"] = map[string]any{"store": "s3", "s3": map[string]any{"endpoint": "https://s3.example.com", "bucket": "easel"}}
+		}, []string{"blobs.store=s3 needs session.store=redis"}},
+		{"s3 endpoint with a path", func(v map[string]any) {
+			v["blobs"] = map[string]any{"store": "s3", "s3": map[string]any{"endpoint": "https://s3.example.com/easel", "bucket": "easel"}}
+		}, []string{"/blobs/s3/endpoint"}},
+		{"unknown blob store", func(v map[string]any) { v["blobs"] = map[string]any{"store": "gcs"} },
+			[]string{"/blobs/store"}},
 		{"sentinel credentials without sentinel", func(v map[string]any) {
 			v["redis"] = map[string]any{"enabled": false}
 			v["externalRedis"] = map[string]any{"url": "redis://redis:6379/0", "sentinel": map[string]any{"password": "x"}}

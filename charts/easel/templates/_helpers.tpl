@@ -158,6 +158,28 @@ EASEL_SHUTDOWN_TIMEOUT: {{ printf "%ds" (.Values.shutdown.timeoutSeconds | int) 
 {{- with .Values.config.trustedProxies }}
 EASEL_TRUSTED_PROXIES: {{ join "," . | quote }}
 {{- end }}
+{{- with .Values.blobs.store }}
+EASEL_BLOB_STORE: {{ . | quote }}
+{{- end }}
+{{- if eq .Values.blobs.store "s3" }}
+{{- with .Values.blobs.s3 }}
+EASEL_S3_ENDPOINT: {{ .endpoint | quote }}
+EASEL_S3_BUCKET: {{ .bucket | quote }}
+EASEL_S3_REGION: {{ .region | quote }}
+EASEL_S3_PREFIX: {{ .prefix | quote }}
+EASEL_S3_PATH_STYLE: {{ .pathStyle | quote }}
+EASEL_S3_PRESIGN: {{ .presign | quote }}
+EASEL_S3_PRESIGN_TTL: {{ .presignTTL | quote }}
+EASEL_S3_SWEEP_INTERVAL: {{ .sweepInterval | quote }}
+{{- if .existingSecret }}
+EASEL_S3_ACCESS_KEY_ID_FILE: "/var/run/secrets/easel/s3/access-key-id"
+EASEL_S3_SECRET_ACCESS_KEY_FILE: "/var/run/secrets/easel/s3/secret-access-key"
+{{- end }}
+{{- if .caBundle }}
+EASEL_S3_CA_FILE: "/etc/easel/s3-ca/ca.pem"
+{{- end }}
+{{- end }}
+{{- end }}
 {{- if eq .Values.session.store "redis" }}
 {{- if .Values.redis.enabled }}
 EASEL_REDIS_URL: {{ printf "redis://%s:6379/0" (include "easel.redis.fullname" .) | quote }}
@@ -234,6 +256,20 @@ catches bad types and enums; this catches combinations the schema cannot express
 {{- if and $ext.password $ext.existingSecret }}
 {{- fail "externalRedis: set password or existingSecret, not both." }}
 {{- end }}
+{{- end }}
+{{- if eq $v.blobs.store "s3" }}
+{{- if ne $v.session.store "redis" }}
+{{- fail "blobs.store=s3 needs session.store=redis: each blob's lifetime is a lease in Redis." }}
+{{- end }}
+{{- if not $v.blobs.s3.endpoint }}
+{{- fail "blobs.store=s3 needs blobs.s3.endpoint, e.g. https://s3.eu-west-1.amazonaws.com." }}
+{{- end }}
+{{- if not $v.blobs.s3.bucket }}
+{{- fail "blobs.store=s3 needs blobs.s3.bucket, an existing bucket." }}
+{{- end }}
+{{- end }}
+{{- if and (eq $v.blobs.store "redis") (ne $v.session.store "redis") }}
+{{- fail "blobs.store=redis needs session.store=redis." }}
 {{- end }}
 {{- range $i, $k := $v.session.keys }}
 {{- if lt (len $k) 32 }}

@@ -26,6 +26,10 @@ type settings struct {
 	previewCount, fullCount              int
 	views, rounds, users, edits, replica int
 	e2eDuration                          time.Duration
+	s3server                             string
+	blobUpload, blobUsers, blobViews     int
+	blobRounds                           int
+	only                                 string
 }
 
 func main() {
@@ -45,6 +49,12 @@ func main() {
 	flag.IntVar(&s.users, "e2e-users", 16, "probe users in the end-to-end runs")
 	flag.IntVar(&s.edits, "e2e-edits", 3, "edits per probe flow")
 	flag.IntVar(&s.replica, "replicas", 3, "easel replicas behind nginx")
+	flag.StringVar(&s.s3server, "s3-server", "bin/gofakes3", "the S3 server of the blob store step (bash hack/install-tools.sh gofakes3)")
+	flag.IntVar(&s.blobUpload, "blob-upload", 3<<20, "bytes of each user's upload in the blob store step")
+	flag.IntVar(&s.blobUsers, "blob-users", 8, "users in the blob store step")
+	flag.IntVar(&s.blobViews, "blob-views", 20, "steady-state views per user in the blob store step")
+	flag.IntVar(&s.blobRounds, "blob-rounds", 2, "rounds of the blob store step (each runs both variants)")
+	flag.StringVar(&s.only, "only", "", "run only this step (e.g. \"blob store\") and print its section instead of rewriting the report")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -81,6 +91,7 @@ func run(ctx context.Context, s settings, command string) error {
 		{"bytes per page view", r.traffic},
 		{"end to end", r.e2e},
 		{"image operations", r.imaging},
+		{"blob store", r.blobs},
 	}
 	log := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "[%5.0fs] "+format+"\n", append([]any{time.Since(start).Seconds()}, args...)...)
@@ -92,12 +103,22 @@ func run(ctx context.Context, s settings, command string) error {
 	}
 	r.bin = bin
 	for _, st := range steps {
+		if s.only != "" && st.name != s.only {
+			continue
+		}
 		log("%s…", st.name)
 		if err := st.f(ctx); err != nil {
 			return fmt.Errorf("%s: %w", st.name, err)
 		}
 	}
 	r.elapsed = time.Since(start)
+	if s.only != "" { // a part of the report: print it, keep BENCHMARKS.md
+		for _, sec := range r.sections {
+			fmt.Printf("## %s\n\n%s\n", sec.title, sec.body)
+		}
+		fmt.Print(r.summary())
+		return nil
+	}
 	md := r.markdown()
 	out := s.out
 	if !filepath.IsAbs(out) {

@@ -375,6 +375,60 @@ func (r *report) imaging(ctx context.Context) error {
 	return nil
 }
 
+// blobs compares blobs in Redis with blobs in S3 on the same load, in the
+// same run (rounds alternate the variants).
+func (r *report) blobs(ctx context.Context) error {
+	photo, err := bench.UploadJPEG(r.s.blobUpload)
+	if err != nil {
+		return err
+	}
+	s3bin := r.s.s3server
+	if !filepath.IsAbs(s3bin) {
+		s3bin = filepath.Join(r.root, s3bin)
+	}
+	runs, err := bench.BlobStores(ctx, r.bin, s3bin, r.s.work, r.s.replica, r.s.blobUsers, r.s.blobViews, r.s.blobRounds, photo)
+	if err != nil {
+		return err
+	}
+	med := map[string]map[string][]float64{}
+	for _, run := range runs {
+		if med[run.Store] == nil {
+			med[run.Store] = map[string][]float64{}
+		}
+		m := med[run.Store]
+		m["upload"] = append(m["upload"], run.UploadMs)
+		m["first"] = append(m["first"], run.FirstRenderMs)
+		m["view"] = append(m["view"], run.ViewMs)
+		m["redis"] = append(m["redis"], run.RedisPerUser)
+		m["bucket"] = append(m["bucket"], run.BucketPerUser)
+	}
+	t := bench.Table{Header: []string{"blobs in", "upload ms", "first render ms", "steady-state view ms", "Redis bytes per user", "bucket bytes per user"}}
+	for _, store := range []string{"redis", "s3"} {
+		m := med[store]
+		t.Rows = append(t.Rows, []string{store, bench.Num(bench.Median(m["upload"]), 1), bench.Num(bench.Median(m["first"]), 1),
+			bench.Num(bench.Median(m["view"]), 2), bench.Num(bench.Median(m["redis"]), 0), bench.Num(bench.Median(m["bucket"]), 0)})
+	}
+	redisView, s3View := bench.Median(med["redis"]["view"]), bench.Median(med["s3"]["view"])
+	memRatio := bench.Median(med["redis"]["redis"]) / max(bench.Median(med["s3"]["redis"]), 1)
+	met := s3View <= redisView*1.10+0.5 // within noise: 10 % and half a millisecond
+	r.ratios = append(r.ratios,
+		fmt.Sprintf("Redis memory per active user: blobs in Redis %.0f B, blobs in S3 %.0f B (%.0f× less)", bench.Median(med["redis"]["redis"]), bench.Median(med["s3"]["redis"]), memRatio),
+		fmt.Sprintf("steady-state page view with blobs in S3: %.2f ms vs %.2f ms in Redis (goal: not slower: %s)", s3View, redisView, strings.Trim(goal(met), "*")))
+	r.add("5. Blobs in Redis vs in S3",
+		fmt.Sprintf("%d users, one after another, each upload their own %d-byte JPEG through the API (`POST /api/v1/image`, answered once the blob is stored), "+
+			"open the editor once (`GET /image`: the first render of the preview), let every replica render it once, then view it %d times (steady state). "+
+			"The same load runs against %d easel replicas behind nginx round robin with Redis, once with blobs in Redis and once with "+
+			"`--blob-store s3` (the S3 server is hack/tools/gofakes3 on loopback, a bbolt file: latency of a real S3 is higher, "+
+			"which only the first render of a replica pays), %d rounds alternating; figures are medians over rounds. "+
+			"Redis bytes per user is the growth of `INFO memory` `used_memory` over the run divided by the users; "+
+			"with S3 it is the sessions, workspaces, render keys and one blob lease per blob.\n",
+			r.s.blobUsers, len(photo), r.s.blobViews, r.s.replica, r.s.blobRounds),
+		cmdLine(r.command), t.String(),
+		fmt.Sprintf("Goal: steady-state page views not slower with blobs in S3 (they are served from the replica's blob cache): %s. "+
+			"Redis memory per active user falls %.0f×.\n", goal(met), memRatio))
+	return nil
+}
+
 func (r *report) markdown() string {
 	m := bench.ThisMachine()
 	var b strings.Builder
