@@ -413,7 +413,7 @@ func (r *report) blobs(ctx context.Context) error {
 	met := s3View <= redisView*1.10+0.5 // within noise: 10 % and half a millisecond
 	r.ratios = append(r.ratios,
 		fmt.Sprintf("Redis memory per active user: blobs in Redis %.0f B, blobs in S3 %.0f B (%.0f× less)", bench.Median(med["redis"]["redis"]), bench.Median(med["s3"]["redis"]), memRatio),
-		fmt.Sprintf("steady-state page view with blobs in S3: %.2f ms vs %.2f ms in Redis (goal: not slower: %s)", s3View, redisView, strings.Trim(goal(met), "*")))
+		fmt.Sprintf("steady-state page view with blobs in S3: %.2f ms vs %.2f ms in Redis (goal: not slower, within 10 %% + 0.5 ms: %s)", s3View, redisView, strings.Trim(goal(met), "*")))
 	r.add("5. Blobs in Redis vs in S3",
 		fmt.Sprintf("%d users, one after another, each upload their own %d-byte JPEG through the API (`POST /api/v1/image`, answered once the blob is stored), "+
 			"open the editor once (`GET /image`: the first render of the preview), let every replica render it once, then view it %d times (steady state). "+
@@ -424,7 +424,8 @@ func (r *report) blobs(ctx context.Context) error {
 			"with S3 it is the sessions, workspaces, render keys and one blob lease per blob.\n",
 			r.s.blobUsers, len(photo), r.s.blobViews, r.s.replica, r.s.blobRounds),
 		cmdLine(r.command), t.String(),
-		fmt.Sprintf("Goal: steady-state page views not slower with blobs in S3 (they are served from the replica's blob cache): %s. "+
+		fmt.Sprintf("Goal: steady-state page views not slower with blobs in S3 (they are served from the replica's blob cache; "+
+			"\"not slower\" allows this machine's noise between two runs: 10 %% and half a millisecond): %s. "+
 			"Redis memory per active user falls %.0f×.\n", goal(met), memRatio))
 	return nil
 }
