@@ -136,6 +136,18 @@ func benchRequest(cookie *http.Cookie) *http.Request {
 // newBenchSession creates a session holding a workspace ID and a CSRF token
 // and returns its cookie.
 func newBenchSession(b *testing.B, st sessions.Store) *http.Cookie {
+	for _, c := range newBenchCookies(b, st) {
+		if c.Name == testCookie {
+			return c
+		}
+	}
+	b.Fatal("no session cookie set")
+	return nil
+}
+
+// newBenchCookies creates a session holding a workspace ID and a CSRF token
+// and returns every cookie its save set.
+func newBenchCookies(b *testing.B, st sessions.Store) []*http.Cookie {
 	r := benchRequest(nil)
 	sess, err := st.Get(r, testCookie)
 	if err != nil {
@@ -147,14 +159,7 @@ func newBenchSession(b *testing.B, st sessions.Store) *http.Cookie {
 	if err := st.Save(r, w, sess); err != nil {
 		b.Fatal(err)
 	}
-	res := http.Response{Header: w.h}
-	for _, c := range res.Cookies() {
-		if c.Name == testCookie {
-			return c
-		}
-	}
-	b.Fatal("no session cookie set")
-	return nil
+	return (&http.Response{Header: w.h}).Cookies()
 }
 
 // benchGetSave is one request: the page takes the flashes the last action
@@ -183,18 +188,7 @@ func BenchmarkCachedView(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := benchRequest(nil)
-	sess, err := st.Get(r, testCookie)
-	if err != nil {
-		b.Fatal(err)
-	}
-	sess.Values[workspaceKey] = "AAECAwQFBgcICQoLDA0ODw"
-	sess.Values[csrfKey] = "q0mY3sV6a0Zf2nJ4Qx1kz6x9uVbR8fYt0cW3eLpN5sA"
-	w := &discardWriter{h: http.Header{}}
-	if err := st.Save(r, w, sess); err != nil {
-		b.Fatal(err)
-	}
-	cookies := (&http.Response{Header: w.h}).Cookies()
+	cookies := newBenchCookies(b, st)
 	b.ReportAllocs()
 	for b.Loop() {
 		r := benchRequest(nil)

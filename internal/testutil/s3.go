@@ -136,8 +136,17 @@ func startGofakes3(t testing.TB, useTLS bool) *S3Server {
 		s.http = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
 		args = append(args, "-tls-cert", cert, "-tls-key", key)
 	}
+	s.runAs(t, bin, args, dir, filepath.Join(dir, "s3.log"), 20*time.Second)
+	s.Start()
+	t.Cleanup(func() { s.Stop() })
+	return s
+}
+
+// runAs sets s.Start and s.Stop to start `bin args` in dir (output
+// appended to logPath) and wait up to timeout until the S3 API answers, and
+// to stop it with SIGTERM.
+func (s *S3Server) runAs(t testing.TB, bin string, args []string, dir, logPath string, timeout time.Duration) {
 	var proc *cluster.Process
-	logPath := filepath.Join(dir, "s3.log")
 	s.Start = func() {
 		t.Helper()
 		logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -150,7 +159,7 @@ func startGofakes3(t testing.TB, useTLS bool) *S3Server {
 		if proc, err = cluster.StartProcess(cmd); err != nil {
 			t.Fatal(err)
 		}
-		if err := waitS3(s.http, s.Endpoint, proc, 20*time.Second); err != nil {
+		if err := waitS3(s.http, s.Endpoint, proc, timeout); err != nil {
 			proc.Kill()
 			t.Fatalf("%s did not come up: %v\n%s", bin, err, cluster.TailFile(logPath, 4000))
 		}
@@ -160,9 +169,6 @@ func startGofakes3(t testing.TB, useTLS bool) *S3Server {
 			_ = proc.Stop(syscall.SIGTERM, 10*time.Second)
 		}
 	}
-	s.Start()
-	t.Cleanup(func() { s.Stop() })
-	return s
 }
 
 // writeTLS writes a CA (ca.pem) and a certificate for 127.0.0.1 it signed

@@ -4,10 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -55,30 +53,7 @@ func startWeed(t testing.TB, bin string) *S3Server {
 			s.Endpoint = "http://127.0.0.1:" + strconv.Itoa(p)
 		}
 	}
-	var proc *cluster.Process
-	logPath := filepath.Join(dir, "weed.log")
-	s.Start = func() {
-		t.Helper()
-		logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = logf.Close() }()
-		cmd := exec.Command(bin, args...)
-		cmd.Dir, cmd.Stdout, cmd.Stderr = dir, logf, logf
-		if proc, err = cluster.StartProcess(cmd); err != nil {
-			t.Fatal(err)
-		}
-		if err := waitS3(s.http, s.Endpoint, proc, 60*time.Second); err != nil {
-			proc.Kill()
-			t.Fatalf("weed server -s3 did not come up: %v\n%s", err, cluster.TailFile(logPath, 4000))
-		}
-	}
-	s.Stop = func() {
-		if proc != nil {
-			_ = proc.Stop(syscall.SIGTERM, 10*time.Second)
-		}
-	}
+	s.runAs(t, bin, args, dir, filepath.Join(dir, "weed.log"), 60*time.Second)
 	s.Start()
 	t.Cleanup(func() { s.Stop() })
 	return s

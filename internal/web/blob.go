@@ -30,8 +30,7 @@ func (h *Handler) Blob(c *gin.Context) {
 		return
 	}
 	if !found {
-		c.Header("Cache-Control", "no-store")
-		c.String(http.StatusNotFound, "no such image (it may have expired)\n")
+		blobGone(c)
 		return
 	}
 	c.Data(http.StatusOK, http.DetectContentType(data), data)
@@ -47,10 +46,16 @@ func (h *Handler) redirectToBlob(c *gin.Context, d string) {
 		return
 	}
 	if !found {
-		c.Header("Cache-Control", "no-store")
-		c.String(http.StatusNotFound, "no such image (it may have expired)\n")
+		blobGone(c)
 		return
 	}
 	c.Header("Cache-Control", fmt.Sprintf("private, max-age=%d", int(reuse.Seconds())))
 	c.Redirect(http.StatusFound, u)
+}
+
+// blobGone answers for a blob that is not (or no longer) stored; the answer
+// must not be cached, as the same digest may be uploaded again.
+func blobGone(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	c.String(http.StatusNotFound, "no such image (it may have expired)\n")
 }
