@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 // The Kubernetes chaos options are wired here, not in the probe, so that
 // the probe stays a black-box HTTP client.
 func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	kube.RouteLogs(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	var c chaosFlags
 	return probe.CommandWith(ctx, args, stdout, stderr, probe.Hook{Flags: c.register, Prepare: c.prepare})
 }

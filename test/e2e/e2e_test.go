@@ -102,6 +102,7 @@ func TestE2E(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	kube.RouteLogs(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if e.kube, err = kube.New(rc, kube.Options{PollInterval: 2 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
