@@ -170,7 +170,7 @@ func TestS3SweeperRunsOnOneReplicaPerInterval(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Advance(2 * time.Minute)
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	runCtx, stop := context.WithCancel(ctx)
 	started := time.Now()
@@ -199,24 +199,6 @@ func TestS3SweeperRunsOnOneReplicaPerInterval(t *testing.T) {
 	if n := strings.Count(logs.String(), "deleted=1"); n != 1 {
 		t.Fatalf("%d sweeps reported deleting the blob, want exactly 1:\n%s", n, logs.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // TestS3PutDuringSweepIsNotLost: a Put of the blob a sweeper has just

@@ -68,7 +68,7 @@ func TestSentinelFailoverUnderLoad(t *testing.T) {
 	cfg := probe.DefaultConfig()
 	cfg.URL, cfg.Users, cfg.Duration, cfg.Rate = rec.URL, failoverProbeUsers, failoverProbeDuration, failoverProbeRate
 	cfg.Edits, cfg.Composite, cfg.ExpectedReplicas, cfg.Timeout = 2, true, 2, 10*time.Second
-	var brokenLog syncBuffer
+	var brokenLog testutil.SyncBuffer
 	runner, err := probe.NewRunner(cfg, probe.Options{
 		Logger: slog.New(slog.NewTextHandler(&brokenLog, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
@@ -239,22 +239,4 @@ func flowsAfter(res *probe.Result, mark string) (flows, broken int) {
 		}
 	}
 	return flows, broken
-}
-
-// syncBuffer is a bytes.Buffer safe for the probe's concurrent users.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
