@@ -60,6 +60,8 @@ func From(err error) Problem {
 		return p
 	case errors.Is(err, store.ErrUnavailable):
 		return Problem{Status: http.StatusServiceUnavailable, Detail: "the session store is unreachable right now; please retry in a few seconds"}
+	case errors.Is(err, session.ErrChanged):
+		return Problem{Status: http.StatusConflict, Detail: "your session ended or changed since this page was loaded, and nothing was changed: reload the page and try again"}
 	case errors.Is(err, session.ErrTooLarge):
 		return Problem{Status: http.StatusRequestEntityTooLarge, Detail: "the session grew past its size limit; start over with a new upload"}
 	case errors.Is(err, workspace.ErrNotFound), errors.Is(err, workspace.ErrNoImage):

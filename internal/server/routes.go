@@ -77,3 +77,17 @@ func (s *Server) routes() (*gin.Engine, error) {
 	v1.GET("/jobs/:id", rest.Job)
 	return r, nil
 }
+
+// guardedRoutes are the actions that may start from a replica's copy of
+// their session (session.Options.GuardedRoutes): each changes nothing before
+// its first workspace command, which checks the copy in the same script.
+// An upload stores its blob first, which changes nothing a user sees: a blob
+// no workspace references expires. The composite and asset routes are not
+// here: they queue a job or store an asset without a workspace command.
+func guardedRoutes() []string {
+	return []string{
+		"POST /image", "POST /image/edits", "POST /image/undo", "POST /image/redo", "POST /image/reset",
+		"POST /api/v1/image", "POST /api/v1/workspace/edits",
+		"POST /api/v1/workspace/undo", "POST /api/v1/workspace/redo", "POST /api/v1/workspace/reset",
+	}
+}

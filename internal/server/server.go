@@ -61,6 +61,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		renders    workspace.RenderCache
 		jobs       compose.JobStore
 		keys       = cfg.Session.Keys
+		guardKey   func(id string) string
 	)
 	switch cfg.Session.Store {
 	case config.StoreRedis:
@@ -71,7 +72,13 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		client.AddHook(store.RoundTrips(s.metrics.redisRoundTrip))
 		s.closers = append(s.closers, client.Close)
 		s.pinger = store.RedisPinger{Client: client}
-		backend = session.NewRedis(client, cfg.Redis.Prefix)
+		rs := session.NewRedis(client, cfg.Redis.Prefix)
+		backend = rs
+		if store.OneServer(client) {
+			// Sessions and workspaces share one server: a workspace script
+			// can check the session too (session.Options.GuardKey).
+			guardKey = rs.Key
+		}
 		blobs = blob.NewRedis(client, cfg.Redis.Prefix)
 		if cfg.Blobs.Store == config.BlobS3 {
 			if s.s3, err = openS3(cfg, client); err != nil {
@@ -115,6 +122,11 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		// the copy current costs no round trip (session.cache, workspace.Cached).
 		opts.CacheSize, opts.RefreshEvery = stateCacheSize, stateRefresh
 		opts.Observe = s.metrics.stateLookup("session")
+		opts.GuardKey, opts.GuardedRoutes = guardKey, guardedRoutes()
+		opts.Prefetch = func(ctx context.Context, id string) error {
+			_, _, err := s.svc.Get(ctx, id)
+			return err
+		}
 		var err error
 		if workspaces, err = workspace.NewCached(workspaces, stateCacheSize, stateRefresh, s.metrics.stateLookup("workspace")); err != nil {
 			return nil, err

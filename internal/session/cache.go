@@ -63,6 +63,21 @@ func (c *cache) lookup(id, tag string) (payload, bool) {
 	return p, true
 }
 
+// latest returns a copy of the cached payload of session id whatever its
+// tag and age, for a request that acts on it under a guard (see
+// Store.provisional).
+func (c *cache) latest(id string) (payload, bool) {
+	if c == nil {
+		return payload{}, false
+	}
+	p, ok := c.copies.Latest(id)
+	if !ok {
+		return payload{}, false
+	}
+	p.Values = copyValues(p.Values)
+	return p, true
+}
+
 // remember caches a copy of what the backend just returned or stored (the
 // request goes on changing its own).
 func (c *cache) remember(id string, p payload) {

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -18,6 +19,9 @@ type requestInfo struct {
 	primary string // the session the middleware loaded: its status is X-Session
 	byName  map[string]*sessionInfo
 	flash   *flashJar // the primary session's flash cookie
+	// guardable: the request may start from a copy of its session
+	// (Store.provisional): a page view, or an action in GuardedRoutes.
+	guardable bool
 }
 
 type sessionInfo struct {
@@ -30,6 +34,12 @@ type sessionInfo struct {
 	// the cookie set in this response says once one is set.
 	tag, workspace string
 	client         cookieValue
+	// guard is set when the request started from this replica's copy of
+	// the session (Store.provisional), loaded the values it holds; started
+	// once the handler runs.
+	guard   *workspace.Guard
+	loaded  map[any]any
+	started bool
 }
 
 // sessionInfo returns the request's record of session name, attaching one
@@ -72,6 +82,7 @@ func Middleware(s *Store, name string, onError func(*gin.Context, error)) gin.Ha
 		ri := &requestInfo{primary: name, byName: map[string]*sessionInfo{}}
 		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), infoKey{}, ri))
 		ri.flash = s.newFlashJar(c.Request, name)
+		ri.guardable = safeMethod(c.Request.Method) || s.guarded[c.Request.Method+" "+c.FullPath()]
 		sess, err := s.Get(c.Request, name)
 		if err != nil {
 			onError(c, err)
@@ -79,6 +90,35 @@ func Middleware(s *Store, name string, onError func(*gin.Context, error)) gin.Ha
 			return
 		}
 		info := ri.byName[name]
+		// Every workspace state the request reads from the store or makes
+		// goes into the cookie, so that the next request, on any replica,
+		// can prove which state its client last saw.
+		tracker := workspace.NewTracker(info.workspace, func(w *workspace.Workspace) {
+			if info.workspace == w.Token {
+				return
+			}
+			info.workspace = w.Token
+			if sess.ID != "" && !c.Writer.Written() {
+				// Signing cannot fail with keys NewStore accepted.
+				_ = s.setCookies(c.Request, c.Writer, sess, info, false)
+			}
+		})
+		ctx := workspace.WithTracker(c.Request.Context(), tracker)
+		if info.guard != nil {
+			if safeMethod(c.Request.Method) {
+				// A page view shows what the backend holds, never a copy
+				// it has not confirmed.
+				if err := s.confirm(ctx, sess, info); err != nil && !errors.Is(err, ErrChanged) {
+					onError(c, err)
+					c.Abort()
+					return
+				}
+			}
+			if info.guard != nil && !info.guard.Held() {
+				ctx = workspace.WithGuard(ctx, info.guard)
+			}
+		}
+		c.Request = c.Request.WithContext(ctx)
 		if info.status == StatusMiss && info.client != (cookieValue{}) {
 			// The client's session is gone from the backend (this request
 			// read it there). Its version cookie would let a replica that
@@ -97,20 +137,7 @@ func Middleware(s *Store, name string, onError func(*gin.Context, error)) gin.Ha
 				return
 			}
 		}
-		// Every workspace state the request reads from the store or makes
-		// goes into the cookie, so that the next request, on any replica,
-		// can prove which state its client last saw.
-		tracker := workspace.NewTracker(info.workspace, func(w *workspace.Workspace) {
-			if info.workspace == w.Token {
-				return
-			}
-			info.workspace = w.Token
-			if sess.ID != "" && !c.Writer.Written() {
-				// Signing cannot fail with keys NewStore accepted.
-				_ = s.setCookies(c.Request, c.Writer, sess, info, false)
-			}
-		})
-		c.Request = c.Request.WithContext(workspace.WithTracker(c.Request.Context(), tracker))
+		info.started = true
 		inner(c)
 	}
 }

@@ -18,6 +18,9 @@ type payload struct {
 	// the cookie carries so that a replica can tell whether its cached copy
 	// is the one the client last saw. Sessions saved before tags have none.
 	Tag string
+	// raw is the stored bytes this payload was decoded from: what the
+	// backend holds as long as the session is this state.
+	raw []byte
 }
 
 type wirePayload struct {
@@ -53,7 +56,7 @@ func decodePayload(data []byte) (payload, error) {
 	if w.V != payloadVersion || w.Created <= 0 {
 		return payload{}, fmt.Errorf("decoding session: unknown format version %d", w.V)
 	}
-	p := payload{Created: time.UnixMilli(w.Created), Tag: w.Tag, Values: make(map[any]any, len(w.Values))}
+	p := payload{Created: time.UnixMilli(w.Created), Tag: w.Tag, Values: make(map[any]any, len(w.Values)), raw: data}
 	for k, v := range w.Values {
 		p.Values[k] = v
 	}

@@ -29,6 +29,9 @@ func NewRedis(client redis.UniversalClient, prefix string) *Redis {
 
 func (r *Redis) key(id string) string { return r.prefix + "{" + id + "}" }
 
+// Key returns the key that holds session id, for Options.GuardKey.
+func (r *Redis) Key(id string) string { return r.key(id) }
+
 // Load implements Backend.
 func (r *Redis) Load(ctx context.Context, id string, ttl time.Duration) ([]byte, bool, error) {
 	data, err := r.client.GetEx(ctx, r.key(id), ttl).Bytes()

@@ -1,15 +1,18 @@
 package session
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"time"
 
 	"github.com/easelhq/easel/internal/randid"
+	"github.com/easelhq/easel/internal/workspace"
 	"github.com/gin-contrib/sessions"
 	"github.com/gorilla/securecookie"
 	gsessions "github.com/gorilla/sessions"
@@ -58,7 +61,33 @@ type Options struct {
 	// Observe, if not nil, receives the result of every cache lookup
 	// (statecache.Hit, Miss, Conflict), for metrics.
 	Observe func(result string)
+
+	// GuardKey, when not nil, names the key that holds session id on the
+	// server the workspace store's scripts run on (standalone Redis or
+	// Sentinel, not Cluster). It lets a request whose cookie does not prove
+	// this replica's copy current still start from that copy,
+	// provisionally: the check that the copy is what Redis holds is folded
+	// into the request's first workspace command as a workspace.Guard, so a
+	// page view after an action and an edit cost one round trip instead of
+	// two (one to read the session, one for the workspace). See
+	// Store.provisional.
+	GuardKey func(id string) string
+	// GuardedRoutes are the actions (method and gin route, "POST
+	// /image/edits") that may start from a provisional session: each must
+	// change nothing before its first workspace command, which carries the
+	// guard. Other actions always read the session from the backend first.
+	GuardedRoutes []string
+	// Prefetch, if not nil, reads workspace id under the request's guard
+	// (in ctx), for a page view that starts from a provisional session.
+	Prefetch func(ctx context.Context, workspaceID string) error
 }
+
+// ErrChanged means a request started from this replica's copy of its
+// session (see Options.GuardKey), and the backend holds another state of
+// the session than that copy, or none (it expired or was revoked): the
+// request's action, decided on the copy, was not carried out. Reloading the
+// page shows the session as it is.
+var ErrChanged = errors.New("session changed or ended since this page was loaded")
 
 // Store is a gin-contrib/sessions Store on a Backend. It only ever adopts IDs
 // it issued itself: an unknown, expired or forged cookie gets a fresh session
@@ -69,6 +98,7 @@ type Store struct {
 	opts    Options
 	cookie  sessions.Options
 	cache   *cache // nil: every load asks the backend
+	guarded map[string]bool
 }
 
 // NewStore returns a Store. It fails when no key is given or a key is short.
@@ -98,6 +128,12 @@ func NewStore(backend Backend, opts Options) (*Store, error) {
 	st := &Store{
 		backend: backend, codecs: codecs, opts: opts,
 		cookie: sessions.Options{Path: "/", MaxAge: int(opts.Lifetime / time.Second), HttpOnly: true, SameSite: http.SameSiteLaxMode},
+	}
+	if opts.GuardKey != nil {
+		st.guarded = make(map[string]bool, len(opts.GuardedRoutes))
+		for _, r := range opts.GuardedRoutes {
+			st.guarded[r] = true
+		}
 	}
 	if opts.CacheSize > 0 {
 		c, err := newCache(opts)
@@ -152,16 +188,16 @@ func (s *Store) New(r *http.Request, name string) (*gsessions.Session, error) {
 	cv := s.versionOf(r, name, id)
 	info.client = cv
 	info.workspace = cv.workspace
-	// A request that changes state (POST, PUT, PATCH, DELETE) always reads
-	// the session from the backend: a session that expired, was revoked or
-	// was deleted there is noticed at the user's next action, never acted
-	// on from a replica's copy. Page views may still be served from memory,
-	// for at most the cache's refresh interval.
+	// A request that changes state (POST, PUT, PATCH, DELETE) never takes
+	// its session from a replica's copy as it is: a session that expired,
+	// was revoked or was deleted in the backend is noticed at the user's
+	// next action, never acted on. Page views may still be served from
+	// memory, for at most the cache's refresh interval.
 	tag := cv.tag
 	if !safeMethod(r.Method) {
 		tag = ""
 	}
-	p, found, err := s.load(r.Context(), id, tag)
+	p, found, err := s.load(r, id, tag, info)
 	if err != nil || !found {
 		return sess, err
 	}
@@ -176,16 +212,27 @@ func (s *Store) New(r *http.Request, name string) (*gsessions.Session, error) {
 	info.created = p.Created
 	info.tag = p.Tag
 	info.status = StatusHit
+	if g := info.guard; g != nil {
+		g.Changed = func(ctx context.Context, current []byte, found bool) error {
+			return s.changed(sess, info, current, found)
+		}
+	}
 	return sess, nil
 }
 
 // load returns session id: from this replica's cache when the cookie's tag
-// proves the copy current, else from the backend (which restarts the idle
-// timer there).
-func (s *Store) load(ctx context.Context, id, tag string) (payload, bool, error) {
+// proves the copy current, else provisionally from the cache (see
+// provisional), else from the backend (which restarts the idle timer there).
+func (s *Store) load(r *http.Request, id, tag string, info *sessionInfo) (payload, bool, error) {
 	if p, ok := s.cache.lookup(id, tag); ok {
 		return p, true, nil
 	}
+	if p, ok := s.provisional(r, id); ok {
+		info.guard = &workspace.Guard{Key: s.opts.GuardKey(id), Value: p.raw, TTL: s.opts.IdleTTL}
+		info.loaded = copyValues(p.Values)
+		return p, true, nil
+	}
+	ctx := r.Context()
 	data, found, err := s.backend.Load(ctx, id, s.opts.IdleTTL)
 	if err != nil || !found {
 		s.cache.forget(id)
@@ -203,6 +250,115 @@ func (s *Store) load(ctx context.Context, id, tag string) (payload, bool, error)
 	return p, true, nil
 }
 
+// provisional returns this replica's copy of session id, whatever its tag
+// and age, for a request that may start from it: a page view, or an action
+// in Options.GuardedRoutes, when Options.GuardKey is set and the request
+// came through Middleware.
+//
+// Such a request carries a workspace.Guard for the copy: its first
+// workspace command runs only if the backend still holds exactly the
+// copy's bytes, in the same script, which also restarts the session's idle
+// timer as a load would. So the copy is confirmed at the moment the action
+// happens, atomically, and no round trip is spent on reading the session
+// first. A page view is confirmed in Middleware, before its handler runs
+// (Store.confirm); an action by its first workspace command, or by Save.
+// When the backend holds another state, Store.changed decides.
+func (s *Store) provisional(r *http.Request, id string) (payload, bool) {
+	ri, ok := r.Context().Value(infoKey{}).(*requestInfo)
+	if !ok || !ri.guardable || s.opts.GuardKey == nil {
+		return payload{}, false
+	}
+	p, ok := s.cache.latest(id)
+	if !ok || p.raw == nil || s.opts.Now().Sub(p.Created) >= s.opts.Lifetime {
+		return payload{}, false
+	}
+	if !safeMethod(r.Method) {
+		// An action decides on the session before its first workspace
+		// command: which workspace, and whether the CSRF token matches.
+		// Both are set once and never change, so the copy decides as
+		// Redis would, if it has them; a copy from before the session's
+		// first upload would answer "no image" without any command that
+		// could notice the upload another replica saved.
+		ws, _ := p.Values[workspaceKey].(string)
+		tok, _ := p.Values[csrfKey].(string)
+		if !workspace.ValidID(ws) || tok == "" {
+			return payload{}, false
+		}
+	}
+	return p, true
+}
+
+// changed judges what the backend holds (found false: nothing) for a
+// session the request started from a copy of, when that is not the copy.
+//
+// Before the handler runs (a page view being confirmed), the request simply
+// goes on with what the backend holds, as if it had read it there: a newer
+// state, or a new session when it is gone. Once the handler runs, its
+// decisions (the CSRF check, the workspace it acts on) were taken on the
+// copy: it goes on only if the session's values are the copy's, and
+// otherwise fails with ErrChanged, having changed nothing.
+func (s *Store) changed(sess *gsessions.Session, info *sessionInfo, current []byte, found bool) error {
+	var cur payload
+	if found {
+		var err error
+		cur, err = decodePayload(current)
+		found = err == nil && s.opts.Now().Sub(cur.Created) < s.opts.Lifetime
+	}
+	if !found {
+		s.cache.forget(sess.ID)
+		if !info.started {
+			sess.ID, sess.Values, sess.IsNew = "", map[any]any{}, true
+			info.status, info.tag, info.created = StatusMiss, "", time.Time{}
+		}
+		return ErrChanged
+	}
+	if info.started && !reflect.DeepEqual(cur.Values, info.loaded) {
+		return ErrChanged
+	}
+	s.cache.remember(sess.ID, cur)
+	if !info.started {
+		sess.Values = copyValues(cur.Values)
+	}
+	info.loaded = copyValues(cur.Values)
+	info.tag, info.created = cur.Tag, cur.Created
+	return nil
+}
+
+// confirm makes sure a request that started from a copy of its session
+// works on what the backend holds before its handler runs: through
+// Options.Prefetch, whose workspace read carries the check, or else by
+// reading the session. It returns ErrChanged when the session turned out
+// to be gone (the request goes on with a new one).
+func (s *Store) confirm(ctx context.Context, sess *gsessions.Session, info *sessionInfo) error {
+	g := info.guard
+	if g == nil || g.Held() {
+		return nil
+	}
+	if id, _ := sess.Values[workspaceKey].(string); s.opts.Prefetch != nil && workspace.ValidID(id) {
+		if err := s.opts.Prefetch(workspace.WithGuard(ctx, g), id); err != nil || g.Held() {
+			return err
+		}
+	}
+	return s.check(ctx, sess, info)
+}
+
+// check reads the session from the backend to confirm the copy the request
+// started from, when no workspace command has.
+func (s *Store) check(ctx context.Context, sess *gsessions.Session, info *sessionInfo) error {
+	g := info.guard
+	data, found, err := s.backend.Load(ctx, sess.ID, s.opts.IdleTTL)
+	if err != nil {
+		return err
+	}
+	if !found || !bytes.Equal(data, g.Value) {
+		if err := s.changed(sess, info, data, found); err != nil {
+			return err
+		}
+	}
+	g.Confirm()
+	return nil
+}
+
 // Save stores the session and sets its cookie; a MaxAge < 0 deletes both.
 func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *gsessions.Session) error {
 	ctx := r.Context()
@@ -218,6 +374,14 @@ func (s *Store) Save(r *http.Request, w http.ResponseWriter, sess *gsessions.Ses
 		return nil
 	}
 	info := infoFor(r, sess.Name())
+	if g := info.guard; g != nil && !g.Held() && sess.ID != "" {
+		// The request started from a copy that no workspace command has
+		// confirmed: never save over a session without knowing it is the
+		// one the request read.
+		if err := s.check(ctx, sess, info); err != nil {
+			return err
+		}
+	}
 	now := s.opts.Now()
 	if sess.ID == "" || info.created.IsZero() {
 		info.created = now

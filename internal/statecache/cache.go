@@ -82,6 +82,21 @@ func (c *Cache[V]) Get(key, tag string) (V, Result) {
 	return e.value, Hit
 }
 
+// Latest returns the copy under key whatever its tag and age: a value to
+// act on only under a check that Redis makes atomically with the action
+// (workspace.Guard), never one to serve as it is.
+func (c *Cache[V]) Latest(key string) (V, bool) {
+	var zero V
+	if c == nil {
+		return zero, false
+	}
+	e, ok := c.entries.Get(key)
+	if !ok {
+		return zero, false
+	}
+	return e.value, true
+}
+
 // Put stores value under key as the state named tag, confirmed now.
 func (c *Cache[V]) Put(key, tag string, value V) {
 	if c != nil {

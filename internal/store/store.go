@@ -108,3 +108,11 @@ func (p RedisPinger) Ping(ctx context.Context) error {
 	}
 	return nil
 }
+
+// OneServer reports whether every key client reaches lives on one server
+// (standalone Redis, or the primary Sentinel names), so that one script may
+// touch keys of different hash slots. On Redis Cluster it may not.
+func OneServer(client redis.UniversalClient) bool {
+	_, cluster := client.(*redis.ClusterClient)
+	return !cluster
+}

@@ -20,12 +20,16 @@ type Redis struct {
 	client redis.UniversalClient
 	prefix string
 	ttl    time.Duration
+	// guards: a request's Guard key can be passed to a script beside the
+	// workspace's keys, which needs them on one server (not Cluster, where
+	// they live in different hash slots).
+	guards bool
 }
 
 // NewRedis returns a Redis workspace store whose workspaces expire ttl after
 // their last change.
 func NewRedis(client redis.UniversalClient, prefix string, ttl time.Duration) *Redis {
-	return &Redis{client: client, prefix: prefix, ttl: ttl}
+	return &Redis{client: client, prefix: prefix, ttl: ttl, guards: store.OneServer(client)}
 }
 
 func (r *Redis) keys(id string) []string {
@@ -36,8 +40,18 @@ func (r *Redis) keys(id string) []string {
 // read is a script's reply for a workspace: {"ok", img, cur, ver, tag,
 // edit...}. result is read after a change, which also restarts the expiry
 // and stamps the workspace with ARGV[2], a random tag that names this exact
-// state (see Workspace.Token).
+// state (see Workspace.Token). guarded checks a request's Guard, when one
+// is passed as KEYS[3] (ARGV[3] the bytes it must hold, ARGV[4] its new
+// expiry): every script calls it before it reads or changes anything.
+// Script arguments of their own start at ARGV[5].
 const read = `
+local function guarded()
+  if #KEYS < 3 then return true end
+  local s = redis.call('GET', KEYS[3])
+  if s ~= ARGV[3] then return false, s end
+  redis.call('PEXPIRE', KEYS[3], ARGV[4])
+  return true
+end
 local function read()
   local h = redis.call('HMGET', KEYS[1], 'img', 'cur', 'ver', 'tag')
   local out = {'ok', h[1], h[2], h[3], h[4]}
@@ -56,34 +70,42 @@ var (
 	// getScript reads a workspace in one command: cheaper for client and
 	// server than MULTI, HMGET, LRANGE, EXEC, and as atomic.
 	getScript = redis.NewScript(read + `
+local ok, s = guarded()
+if not ok then return {'guard', s} end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'notfound'} end
 return read()`)
 
 	setOriginalScript = redis.NewScript(read + `
+local ok, s = guarded()
+if not ok then return {'guard', s} end
 redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[1], 'img', ARGV[3], 'cur', 0)
+redis.call('HSET', KEYS[1], 'img', ARGV[5], 'cur', 0)
 redis.call('HINCRBY', KEYS[1], 'ver', 1)
 return result()`)
 
 	appendScript = redis.NewScript(read + `
+local ok, s = guarded()
+if not ok then return {'guard', s} end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'notfound'} end
-local want = tonumber(ARGV[4])
+local want = tonumber(ARGV[6])
 if want >= 0 and want ~= tonumber(redis.call('HGET', KEYS[1], 'ver')) then return {'conflict'} end
 local cur = tonumber(redis.call('HGET', KEYS[1], 'cur'))
-if cur >= tonumber(ARGV[5]) then return {'full'} end
+if cur >= tonumber(ARGV[7]) then return {'full'} end
 if cur == 0 then redis.call('DEL', KEYS[2]) else redis.call('LTRIM', KEYS[2], 0, cur - 1) end
-redis.call('RPUSH', KEYS[2], ARGV[3])
+redis.call('RPUSH', KEYS[2], ARGV[5])
 redis.call('HSET', KEYS[1], 'cur', cur + 1)
 redis.call('HINCRBY', KEYS[1], 'ver', 1)
 return result()`)
 
 	moveScript = redis.NewScript(read + `
+local ok, s = guarded()
+if not ok then return {'guard', s} end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'notfound'} end
 local cur = tonumber(redis.call('HGET', KEYS[1], 'cur'))
 local n = redis.call('LLEN', KEYS[2])
-if ARGV[3] == 'undo' and cur > 0 then cur = cur - 1
-elseif ARGV[3] == 'redo' and cur < n then cur = cur + 1
-elseif ARGV[3] == 'reset' then cur = 0; redis.call('DEL', KEYS[2]) end
+if ARGV[5] == 'undo' and cur > 0 then cur = cur - 1
+elseif ARGV[5] == 'redo' and cur < n then cur = cur + 1
+elseif ARGV[5] == 'reset' then cur = 0; redis.call('DEL', KEYS[2]) end
 redis.call('HSET', KEYS[1], 'cur', cur)
 redis.call('HINCRBY', KEYS[1], 'ver', 1)
 return result()`)
@@ -91,11 +113,7 @@ return result()`)
 
 // Get implements Store.
 func (r *Redis) Get(ctx context.Context, id string) (*Workspace, bool, error) {
-	reply, err := getScript.Run(ctx, r.client, r.keys(id)).Slice()
-	if err != nil {
-		return nil, false, store.Unavailable("loading workspace", err)
-	}
-	w, err := decode(id, reply)
+	w, err := r.run(ctx, getScript, "loading workspace", id)
 	if errors.Is(err, ErrNotFound) {
 		return nil, false, nil
 	}
@@ -108,26 +126,57 @@ func (r *Redis) SetOriginal(ctx context.Context, id string, img Image) (*Workspa
 	if err != nil {
 		return nil, fmt.Errorf("encoding image: %w", err)
 	}
-	return r.run(ctx, setOriginalScript, id, string(b))
+	return r.run(ctx, setOriginalScript, "changing workspace", id, string(b))
 }
 
 // Append implements Store.
 func (r *Redis) Append(ctx context.Context, id string, edit json.RawMessage, ifVersion int64) (*Workspace, error) {
-	return r.run(ctx, appendScript, id, string(edit), ifVersion, MaxEdits)
+	return r.run(ctx, appendScript, "changing workspace", id, string(edit), ifVersion, MaxEdits)
 }
 
 // Move implements Store.
 func (r *Redis) Move(ctx context.Context, id string, m Movement) (*Workspace, error) {
-	return r.run(ctx, moveScript, id, string(m))
+	return r.run(ctx, moveScript, "changing workspace", id, string(m))
 }
 
-func (r *Redis) run(ctx context.Context, s *redis.Script, id string, args ...any) (*Workspace, error) {
-	argv := append([]any{r.ttl.Milliseconds(), newTag()}, args...)
-	reply, err := s.Run(ctx, r.client, r.keys(id), argv...).Slice()
-	if err != nil {
-		return nil, store.Unavailable("changing workspace", err)
+// maxGuardRetries bounds how often a command is retried under a guard whose
+// key keeps changing.
+const maxGuardRetries = 3
+
+// run runs script s on workspace id with args from ARGV[5] on, under the
+// request's Guard while it is not yet held.
+func (r *Redis) run(ctx context.Context, s *redis.Script, op, id string, args ...any) (*Workspace, error) {
+	keys := r.keys(id)
+	argv := append([]any{r.ttl.Milliseconds(), newTag(), "", 0}, args...)
+	g := guardFrom(ctx)
+	for attempt := 0; ; attempt++ {
+		if g.active() {
+			if !r.guards {
+				return nil, errors.New(op + ": a guard needs standalone Redis or Sentinel, not Cluster")
+			}
+			keys = append(keys[:2], g.Key)
+			argv[2], argv[3] = g.Value, g.TTL.Milliseconds()
+		}
+		reply, err := s.Run(ctx, r.client, keys, argv...).Slice()
+		if err != nil {
+			return nil, store.Unavailable(op, err)
+		}
+		if len(reply) == 2 && reply[0] == "guard" && g.active() {
+			current, found := reply[1].(string)
+			if attempt == maxGuardRetries {
+				return nil, ErrConflict
+			}
+			if err := g.Changed(ctx, []byte(current), found); err != nil {
+				return nil, err
+			}
+			g.Value = []byte(current)
+			continue
+		}
+		if g.active() {
+			g.held = true // the script checked it before anything else
+		}
+		return decode(id, reply)
 	}
-	return decode(id, reply)
 }
 
 func decode(id string, reply []any) (*Workspace, error) {
