@@ -377,15 +377,18 @@ func diffTrips(after, before map[string]float64) map[string]float64 {
 
 // TestRoundTripsInMetrics: /metrics counts what a replica asks of Redis, so
 // that an operator (and `make bench`) can see what each action costs. An
-// edit is two round trips (the session, read fresh because it is an
-// action, and the edit's script); a steady page view costs none. And a form
-// action and the page its redirect shows do not save the session (the
-// message travels in its own cookie).
+// edit is one round trip (its script, which also checks that the session
+// is still the replica's copy of it); the page view after it is one (the
+// workspace read, checking the session the same way); a steady page view
+// and the upload form cost none. And a form action and the page its
+// redirect shows do not save the session (the message travels in its own
+// cookie).
 func TestRoundTripsInMetrics(t *testing.T) {
 	t.Parallel()
 	addr, _ := testutil.StartRedis(t)
 	a := newReplica(t, "replica-a", redisEnv(addr))
 	bsrv := newReplica(t, "replica-b", redisEnv(addr))
+	c := newReplica(t, "replica-c", redisEnv(addr))
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { _ = rdb.Close() })
 	session := func() string { // the one session's stored JSON, tag and all
@@ -404,6 +407,7 @@ func TestRoundTripsInMetrics(t *testing.T) {
 	if p := b.get(bsrv.URL + "/image"); !strings.Contains(p.body, "Uploaded a 40×30") {
 		t.Fatalf("the editor after the upload does not say what was uploaded: %s", p.body)
 	}
+	b.get(c.URL + "/image")
 	// The first upload points the session at its workspace: one save. The
 	// second upload and its page save nothing.
 	saved := session()
@@ -440,5 +444,15 @@ func TestRoundTripsInMetrics(t *testing.T) {
 	}
 	if got := diffTrips(roundTrips(t, bsrv.URL), before); len(got) != 0 {
 		t.Errorf("5 steady page views cost %v, want nothing", got)
+	}
+	// The form links back to the image in progress without reading the
+	// workspace: the session names it. C holds the session as the cookie
+	// names it, but not the workspace's latest state.
+	before = roundTrips(t, c.URL)
+	if p := b.get(c.URL + "/"); !strings.Contains(p.body, "continue editing") {
+		t.Errorf("the form after an upload has no link back to the editor: %s", p.body)
+	}
+	if got := diffTrips(roundTrips(t, c.URL), before); len(got) != 0 {
+		t.Errorf("the form cost %v, want nothing", got)
 	}
 }

@@ -13,17 +13,13 @@ import (
 )
 
 // Index shows the upload form, and a link back to the editor when the
-// session already has an image.
+// session already has an image. A session names its workspace only once an
+// upload succeeded, and the workspace lives as long as the session, so the
+// form needs no workspace read (no Redis round trip): in the rare case that
+// Redis lost it, the editor says plainly that there is no image.
 func (h *Handler) Index(c *gin.Context) {
-	w, err := h.workspace(c)
-	if err != nil {
-		h.fail(c, err)
-		return
-	}
 	d := pageData{Title: "Upload", MaxUpload: fmt.Sprintf("%d MiB", h.maxUpload>>20)}
-	if w != nil {
-		d.Image = w.Original
-	}
+	d.InProgress = session.WorkspaceID(sessions.Default(c)) != ""
 	h.render(c, http.StatusOK, "index", d)
 }
 

@@ -103,9 +103,10 @@ type pageData struct {
 	ServedBy  string
 	Session   session.Status
 	Flashes   []session.Flash
-	Image     *workspace.Image
 	MaxUpload string
-	Detail    string
+	// The form's: the session has an image to go back to.
+	InProgress bool
+	Detail     string
 	// The editor's.
 	State              *workspace.State
 	Preview            string // digest of the preview render
