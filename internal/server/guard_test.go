@@ -142,3 +142,31 @@ func TestGuardedActionNeedsAWorkspaceInTheCopy(t *testing.T) {
 		t.Errorf("edit on B right after the first upload on A: %d %s, want 200 with 1 edit", p.status, p.body)
 	}
 }
+
+// TestVersionCookieNotResent: after an action the version cookie names no
+// state; a second action in a row leaves it as it is instead of sending
+// the same cookie again, and the next page view names the state again.
+func TestVersionCookieNotResent(t *testing.T) {
+	t.Parallel()
+	g := newGuardSetup(t)
+	setsVersion := func(p page) bool {
+		for _, c := range p.header.Values("Set-Cookie") {
+			if strings.HasPrefix(c, "easel_session_v=") {
+				return true
+			}
+		}
+		return false
+	}
+	for i, srv := range []string{g.a, g.b} {
+		_, p := g.user.apiCall(http.MethodPost, srv+"/api/v1/workspace/edits", g.csrf, `{"op":"grayscale"}`)
+		if p.status != http.StatusOK {
+			t.Fatalf("edit %d: %d %s", i+1, p.status, p.body)
+		}
+		if got, want := setsVersion(p), i == 0; got != want {
+			t.Errorf("edit %d sets the version cookie: %v, want %v", i+1, got, want)
+		}
+	}
+	if p := g.user.get(g.a + "/image"); !setsVersion(p) {
+		t.Error("the page view after the edits does not bring the version cookie up to date")
+	}
+}

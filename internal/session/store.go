@@ -461,6 +461,11 @@ func (s *Store) setCookies(r *http.Request, w http.ResponseWriter, sess *gsessio
 		// brings the cookie up to date.
 		cv.tag, cv.workspace = "", ""
 	}
+	if !withID && cv == info.client {
+		// The client's cookie says exactly this already (the second edit
+		// in a row): a new signature would only cost bytes and CPU.
+		return nil
+	}
 	name := versionCookie(sess.Name())
 	value, err := securecookie.EncodeMulti(name, []byte(cv.String()), s.codecs...)
 	if err != nil {
