@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -168,5 +169,50 @@ func TestVersionCookieNotResent(t *testing.T) {
 	}
 	if p := g.user.get(g.a + "/image"); !setsVersion(p) {
 		t.Error("the page view after the edits does not bring the version cookie up to date")
+	}
+}
+
+// rewriteSession changes the user's stored session in Redis with f (on its
+// JSON), as another replica's save would, keeping its expiry.
+func (g guardSetup) rewriteSession(t *testing.T, f func(string) string) {
+	t.Helper()
+	ctx := context.Background()
+	keys, err := g.rdb.Keys(ctx, "easel:sess:*").Result()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("session keys %v, %v; want one", keys, err)
+	}
+	old := g.rdb.Get(ctx, keys[0]).Val()
+	changed := f(old)
+	if changed == old {
+		t.Fatalf("rewriting the session changed nothing: %s", old)
+	}
+	g.rdb.SetArgs(ctx, keys[0], changed, redis.SetArgs{KeepTTL: true})
+}
+
+// TestGuardedSessionChangedInRedis: when Redis holds another state of the
+// session than a replica's copy, an action goes on only if the session's
+// values are the copy's (here: saved again, as is), and otherwise changes
+// nothing and answers 409; a page view is made from what Redis holds.
+func TestGuardedSessionChangedInRedis(t *testing.T) {
+	t.Parallel()
+	g := newGuardSetup(t)
+	tag := regexp.MustCompile(`"t":"[0-9a-z]+"`)
+	g.rewriteSession(t, func(s string) string { return tag.ReplaceAllString(s, `"t":"resaved"`) })
+	if st, p := g.user.apiCall(http.MethodPost, g.b+"/api/v1/workspace/edits", g.csrf, `{"op":"grayscale"}`); p.status != http.StatusOK || len(st.Edits) != 1 {
+		t.Fatalf("edit after the session was saved again unchanged: %d %s, want 200 with 1 edit", p.status, p.body)
+	}
+
+	// Another replica pointed the session at another workspace.
+	ws := regexp.MustCompile(`"ws":"[^"]+"`)
+	g.rewriteSession(t, func(s string) string { return ws.ReplaceAllString(s, `"ws":"AAAAAAAAAAAAAAAAAAAAAA"`) })
+	_, p := g.user.apiCall(http.MethodPost, g.a+"/api/v1/workspace/edits", g.csrf, `{"op":"invert"}`)
+	if p.status != http.StatusConflict || !strings.Contains(p.body, "reload the page") {
+		t.Errorf("edit on a copy naming another workspace than Redis' session: %d %s, want 409 telling to reload", p.status, p.body)
+	}
+	if n := g.edits(t); n != 1 {
+		t.Errorf("the copy's workspace has %d edits, want 1: the refused edit was applied", n)
+	}
+	if p := g.user.get(g.b + "/image"); pageDigest(p.body) != "" {
+		t.Errorf("the page shows the copy's image %q; Redis' session names a workspace that does not exist", pageDigest(p.body))
 	}
 }
