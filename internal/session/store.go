@@ -309,6 +309,7 @@ func (s *Store) changed(sess *gsessions.Session, info *sessionInfo, current []by
 		if !info.started {
 			sess.ID, sess.Values, sess.IsNew = "", map[any]any{}, true
 			info.status, info.tag, info.created = StatusMiss, "", time.Time{}
+			info.guard = nil // a new session has nothing to check
 		}
 		return ErrChanged
 	}
