@@ -28,9 +28,17 @@ func (r *Redis) key(d string) string { return r.prefix + "{" + d + "}" }
 func (r *Redis) Put(ctx context.Context, data []byte, ttl time.Duration) (string, error) {
 	d := Digest(data)
 	k := r.key(d)
-	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+	write := func(p redis.Pipeliner) {
 		p.SetNX(ctx, k, data, ttl)
 		p.ExpireGT(ctx, k, ttl)
+	}
+	if store.Defer(ctx, r.client, write) {
+		// The request's next command (the workspace script that refers to
+		// this image, a render's cache entry) takes it along, in order.
+		return d, nil
+	}
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		write(p)
 		return nil
 	})
 	if err != nil {

@@ -377,7 +377,8 @@ func diffTrips(after, before map[string]float64) map[string]float64 {
 
 // TestRoundTripsInMetrics: /metrics counts what a replica asks of Redis, so
 // that an operator (and `make bench`) can see what each action costs. An
-// edit is one round trip (its script, which also checks that the session
+// upload is one round trip (its image and its script in one pipeline); an
+// edit is one (its script, which also checks that the session
 // is still the replica's copy of it); the page view after it is one (the
 // workspace read, checking the session the same way); a steady page view
 // and the upload form cost none. And a form action and the page its
@@ -411,8 +412,14 @@ func TestRoundTripsInMetrics(t *testing.T) {
 	// The first upload points the session at its workspace: one save. The
 	// second upload and its page save nothing.
 	saved := session()
+	before := roundTrips(t, a.URL)
 	if p := b.uploadForm(a.URL+"/image", testPNG(t, 40, 30, 4), map[string]string{"csrf_token": csrf}, nil); p.status != http.StatusSeeOther {
 		t.Fatalf("upload: %d", p.status)
+	}
+	// The image's writes and the workspace's script (checking the session)
+	// travel in one pipeline.
+	if got, want := diffTrips(roundTrips(t, a.URL), before), map[string]float64{"pipeline": 1}; !maps.Equal(got, want) {
+		t.Errorf("an upload cost %v, want %v", got, want)
 	}
 	if p := b.get(bsrv.URL + "/image"); !strings.Contains(p.body, "Uploaded a 40×30") {
 		t.Fatalf("the editor after the second upload does not say what was uploaded: %s", p.body)
@@ -421,7 +428,7 @@ func TestRoundTripsInMetrics(t *testing.T) {
 		t.Errorf("the second upload and its page saved the session:\n%s\n%s", saved, now)
 	}
 	b.apiCall(http.MethodPost, a.URL+"/api/v1/workspace/edits", csrf, `{"op":"rotate","angle":90}`) // loads the scripts on a
-	before := roundTrips(t, a.URL)
+	before = roundTrips(t, a.URL)
 	if _, p := b.apiCall(http.MethodPost, a.URL+"/api/v1/workspace/edits", csrf, `{"op":"rotate","angle":90}`); p.status != http.StatusOK {
 		t.Fatalf("edit: %d %s", p.status, p.body)
 	}

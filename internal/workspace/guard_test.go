@@ -1,12 +1,21 @@
 package workspace
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"image"
+	"image/color"
+	"image/png"
+	"maps"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/easelhq/easel/internal/blob"
+	"github.com/easelhq/easel/internal/config"
+	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/testutil"
 )
 
@@ -88,4 +97,56 @@ func TestRedisGuard(t *testing.T) {
 	if len(*calls) != 1 || (*calls)[0].found {
 		t.Errorf("Changed calls %v, want one with found false", *calls)
 	}
+}
+
+// TestRedisUploadInOneRoundTrip: an upload stores its image and changes its
+// workspace in one pipeline, the image first; after Redis forgot the
+// scripts (a restart, a failover), the script is sent again on its own and
+// the upload still lands whole.
+func TestRedisUploadInOneRoundTrip(t *testing.T) {
+	t.Parallel()
+	addr, _ := testutil.StartRedis(t)
+	client := testutil.OpenRedis(t, config.Redis{URL: "redis://" + addr})
+	var mu sync.Mutex
+	trips := map[string]int{}
+	client.AddHook(store.RoundTrips(func(kind string) { mu.Lock(); trips[kind]++; mu.Unlock() }))
+	svc := &Service{Blobs: blob.NewRedis(client, "test"), Workspaces: NewRedis(client, "test", time.Hour), TTL: time.Hour}
+	ctx := context.Background()
+	upload := func(seed byte) (*Workspace, map[string]int) {
+		t.Helper()
+		mu.Lock()
+		clear(trips)
+		mu.Unlock()
+		w, err := svc.Upload(ctx, "ws1", testImage(t, seed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		cost := maps.Clone(trips)
+		mu.Unlock()
+		if data, ok, err := svc.Blobs.Get(ctx, w.Original.Digest); err != nil || !ok || len(data) == 0 {
+			t.Fatalf("the uploaded image is not stored: %v %v", ok, err)
+		}
+		return w, cost
+	}
+	upload(1) // loads the script, dials
+	if _, got := upload(2); len(got) != 1 || got["pipeline"] != 1 {
+		t.Errorf("an upload cost %v, want one pipeline", got)
+	}
+	client.ScriptFlush(ctx)
+	if w, _ := upload(3); w.Original == nil || w.Cursor != 0 {
+		t.Errorf("the upload after SCRIPT FLUSH left %+v", w)
+	}
+}
+
+// testImage returns a small PNG whose bytes differ by seed.
+func testImage(t *testing.T, seed byte) []byte {
+	t.Helper()
+	img := image.NewNRGBA(image.Rect(0, 0, 8, 6))
+	img.Set(0, 0, color.NRGBA{R: seed, A: 255})
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

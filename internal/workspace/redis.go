@@ -157,7 +157,7 @@ func (r *Redis) run(ctx context.Context, s *redis.Script, op, id string, args ..
 			keys = append(keys[:2], g.Key)
 			argv[2], argv[3] = g.Value, g.TTL.Milliseconds()
 		}
-		reply, err := s.Run(ctx, r.client, keys, argv...).Slice()
+		reply, err := r.eval(ctx, s, keys, argv)
 		if err != nil {
 			return nil, store.Unavailable(op, err)
 		}
@@ -177,6 +177,25 @@ func (r *Redis) run(ctx context.Context, s *redis.Script, op, id string, args ..
 		}
 		return decode(id, reply)
 	}
+}
+
+// eval runs script s, in one pipeline after the writes the request's
+// store.Batch holds (an upload's image) when there are any.
+func (r *Redis) eval(ctx context.Context, s *redis.Script, keys []string, argv []any) ([]any, error) {
+	if !store.Pending(ctx) {
+		return s.Run(ctx, r.client, keys, argv...).Slice()
+	}
+	var cmd *redis.Cmd
+	if err := store.Send(ctx, r.client, func(p redis.Pipeliner) { cmd = s.EvalSha(ctx, p, keys, argv...) }); err != nil {
+		return nil, err
+	}
+	reply, err := cmd.Slice()
+	if redis.HasErrorPrefix(err, "NOSCRIPT") {
+		// Redis restarted or failed over since the script was loaded:
+		// the batched writes are done, the script is sent on its own.
+		return s.Run(ctx, r.client, keys, argv...).Slice()
+	}
+	return reply, err
 }
 
 func decode(id string, reply []any) (*Workspace, error) {

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/easelhq/easel/internal/imaging"
+	"github.com/easelhq/easel/internal/store"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -99,12 +100,18 @@ func (r *Renderer) RenderQuality(ctx context.Context, st *State, size, format st
 		if err != nil {
 			return nil, err
 		}
-		d, err := r.svc.Blobs.Put(ctx, data, r.svc.TTL)
+		// The image and its cache entry travel in one round trip where
+		// both are in Redis; the image is stored first.
+		bctx, _ := store.WithBatch(ctx)
+		d, err := r.svc.Blobs.Put(bctx, data, r.svc.TTL)
 		if err != nil {
 			return nil, err
 		}
-		if err := r.cache.Remember(ctx, key, d); err != nil {
+		if err := r.cache.Remember(bctx, key, d); err != nil {
 			return nil, err
+		}
+		if err := store.Flush(bctx); err != nil {
+			return nil, store.Unavailable("storing render", err)
 		}
 		return &Rendered{Data: data, Digest: d, Format: format}, nil
 	})

@@ -37,7 +37,19 @@ func (c *RedisRenderCache) Lookup(ctx context.Context, key string) (string, bool
 
 // Remember implements RenderCache.
 func (c *RedisRenderCache) Remember(ctx context.Context, key, digest string) error {
-	if err := c.client.Set(ctx, c.prefix+"{"+key+"}", digest, c.ttl).Err(); err != nil {
+	k := c.prefix + "{" + key + "}"
+	var err error
+	if store.Pending(ctx) {
+		// In one round trip with the render's image (Renderer batches
+		// it), which Redis stores first.
+		var set *redis.StatusCmd
+		if err = store.Send(ctx, c.client, func(p redis.Pipeliner) { set = p.Set(ctx, k, digest, c.ttl) }); err == nil {
+			err = set.Err()
+		}
+	} else {
+		err = c.client.Set(ctx, k, digest, c.ttl).Err()
+	}
+	if err != nil {
 		return store.Unavailable("remembering render", err)
 	}
 	return nil

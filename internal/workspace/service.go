@@ -7,6 +7,7 @@ import (
 
 	"github.com/easelhq/easel/internal/blob"
 	"github.com/easelhq/easel/internal/imaging"
+	"github.com/easelhq/easel/internal/store"
 )
 
 // Service is what the web pages and the API call: it validates images,
@@ -23,7 +24,15 @@ type Service struct {
 // Upload validates data as an image (by content, never by a client's claim),
 // stores it, and makes it the original of workspace id (created if needed).
 // Invalid images are *imaging.Error values and store nothing.
+//
+// Where the image and the workspace are both on one Redis server, storing
+// the one and changing the other is one round trip: the image's writes are
+// batched (store.Batch) and go in one pipeline before the workspace's
+// script, which Redis runs after them. If the script refuses the change
+// (the session ended), the image is stored all the same, but nothing refers
+// to it and it expires.
 func (s *Service) Upload(ctx context.Context, id string, data []byte) (*Workspace, error) {
+	ctx, _ = store.WithBatch(ctx)
 	img, err := s.Asset(ctx, data)
 	if err != nil {
 		return nil, err
@@ -31,6 +40,9 @@ func (s *Service) Upload(ctx context.Context, id string, data []byte) (*Workspac
 	w, err := s.Workspaces.SetOriginal(ctx, id, img)
 	if err != nil {
 		return nil, fmt.Errorf("setting original: %w", err)
+	}
+	if err := store.Flush(ctx); err != nil {
+		return nil, store.Unavailable("storing image", err)
 	}
 	return w, nil
 }
