@@ -302,8 +302,9 @@ func (r *report) e2e(ctx context.Context) error {
 			"runs one script (`evalsha`), which also checks that the session is still the replica's copy of it, so that an expired or " +
 			"revoked session is never acted on; the read after an action reads the workspace once (`evalsha`, checking the session the " +
 			"same way), because a response to an action cannot vouch for the newest state, and each replica reads a state it has not " +
-			"seen once (README, \"Shared state at the cost of local memory\"); the upload stores its image (`pipeline`); a new state's " +
-			"render is looked up, and stored (`get`, `pipeline`, `set`).\n",
+			"seen once (README, \"Shared state at the cost of local memory\"); the upload stores its image and runs its script in one " +
+			"`pipeline`; a new state's render is looked up (`get`), made from the original (`get`, on a replica that does not hold it) " +
+			"and stored with its cache entry in one `pipeline`.\n",
 		cmdLine(r.command), rtt.String(),
 	}
 	if trips := med[1]["rt:total"]; trips > 0 {
