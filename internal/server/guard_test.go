@@ -83,6 +83,10 @@ func TestGuardedActionOnEndedSession(t *testing.T) {
 	if p.status != http.StatusConflict || p.header.Get("Content-Type") != "application/problem+json" || !strings.Contains(p.body, "reload the page") {
 		t.Errorf("API edit on an ended session: %d %s %s, want 409 problem+json telling to reload", p.status, p.header.Get("Content-Type"), p.body)
 	}
+	p = g.user.uploadForm(g.b+"/api/v1/image", testPNG(t, 8, 8, 9), nil, map[string]string{"X-CSRF-Token": g.csrf})
+	if p.status != http.StatusConflict || !strings.Contains(p.body, "reload the page") {
+		t.Errorf("API upload on an ended session: %d %s, want 409 telling to reload", p.status, p.body)
+	}
 	p = g.user.postForm(g.a+"/image/edits", url.Values{"csrf_token": {g.csrf}, "op": {"invert"}})
 	if p.status != http.StatusSeeOther {
 		t.Errorf("form edit on an ended session: %d, want 303 back with a message", p.status)
