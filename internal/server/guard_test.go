@@ -83,10 +83,6 @@ func TestGuardedActionOnEndedSession(t *testing.T) {
 	if p.status != http.StatusConflict || p.header.Get("Content-Type") != "application/problem+json" || !strings.Contains(p.body, "reload the page") {
 		t.Errorf("API edit on an ended session: %d %s %s, want 409 problem+json telling to reload", p.status, p.header.Get("Content-Type"), p.body)
 	}
-	p = g.user.uploadForm(g.b+"/api/v1/image", testPNG(t, 8, 8, 9), nil, map[string]string{"X-CSRF-Token": g.csrf})
-	if p.status != http.StatusConflict || !strings.Contains(p.body, "reload the page") {
-		t.Errorf("API upload on an ended session: %d %s, want 409 telling to reload", p.status, p.body)
-	}
 	p = g.user.postForm(g.a+"/image/edits", url.Values{"csrf_token": {g.csrf}, "op": {"invert"}})
 	if p.status != http.StatusSeeOther {
 		t.Errorf("form edit on an ended session: %d, want 303 back with a message", p.status)
@@ -101,6 +97,26 @@ func TestGuardedActionOnEndedSession(t *testing.T) {
 	}
 	if pageDigest(p.body) != "" || p.header.Get("X-Session") != "miss" {
 		t.Errorf("after the session ended, A shows image %q with X-Session %q; want none, miss", pageDigest(p.body), p.header.Get("X-Session"))
+	}
+}
+
+// TestGuardedUploadOnEndedSession: an upload on a replica that holds a copy
+// of a session that ended in Redis stores nothing in it: 409, and the
+// workspace keeps its image.
+func TestGuardedUploadOnEndedSession(t *testing.T) {
+	t.Parallel()
+	g := newGuardSetup(t)
+	g.revoke(t)
+	p := g.user.uploadForm(g.b+"/api/v1/image", testPNG(t, 8, 8, 9), nil, map[string]string{"X-CSRF-Token": g.csrf})
+	if p.status != http.StatusConflict || !strings.Contains(p.body, "reload the page") {
+		t.Errorf("API upload on an ended session: %d %s, want 409 telling to reload", p.status, p.body)
+	}
+	keys, err := g.rdb.Keys(context.Background(), "easel:{ws:*}").Result()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("workspaces %v, %v; want one", keys, err)
+	}
+	if img := g.rdb.HGet(context.Background(), keys[0], "img").Val(); !strings.Contains(img, g.digest) {
+		t.Errorf("the workspace's image after a refused upload: %s, want the one from before (%.12s)", img, g.digest)
 	}
 }
 
