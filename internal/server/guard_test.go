@@ -42,6 +42,16 @@ func newGuardSetup(t *testing.T) guardSetup {
 	return g
 }
 
+// edit applies op through the API on srv; it must succeed.
+func (g guardSetup) edit(t *testing.T, srv, op string) (apiState, page) {
+	t.Helper()
+	st, p := g.user.apiCall(http.MethodPost, srv+"/api/v1/workspace/edits", g.csrf, op)
+	if p.status != http.StatusOK {
+		t.Fatalf("edit %s on %s: %d %s", op, srv, p.status, p.body)
+	}
+	return st, p
+}
+
 // revoke deletes the user's session in Redis, as an operator revoking it
 // (or its expiry) would.
 func (g guardSetup) revoke(t *testing.T) {
@@ -74,9 +84,7 @@ func (g guardSetup) edits(t *testing.T) int64 {
 func TestGuardedActionOnEndedSession(t *testing.T) {
 	t.Parallel()
 	g := newGuardSetup(t)
-	if _, p := g.user.apiCall(http.MethodPost, g.b+"/api/v1/workspace/edits", g.csrf, `{"op":"grayscale"}`); p.status != http.StatusOK {
-		t.Fatalf("edit before the revocation: %d %s", p.status, p.body)
-	}
+	g.edit(t, g.b, `{"op":"grayscale"}`)
 	g.revoke(t)
 
 	_, p := g.user.apiCall(http.MethodPost, g.b+"/api/v1/workspace/edits", g.csrf, `{"op":"invert"}`)
@@ -127,9 +135,7 @@ func TestGuardedUploadOnEndedSession(t *testing.T) {
 func TestGuardedPageViewOnEndedSession(t *testing.T) {
 	t.Parallel()
 	g := newGuardSetup(t)
-	if _, p := g.user.apiCall(http.MethodPost, g.a+"/api/v1/workspace/edits", g.csrf, `{"op":"grayscale"}`); p.status != http.StatusOK {
-		t.Fatalf("edit: %d %s", p.status, p.body)
-	}
+	g.edit(t, g.a, `{"op":"grayscale"}`)
 	g.revoke(t)
 	for _, srv := range []string{g.b, g.a} {
 		p := g.user.get(srv + "/image")
@@ -179,10 +185,7 @@ func TestVersionCookieNotResent(t *testing.T) {
 		return false
 	}
 	for i, srv := range []string{g.a, g.b} {
-		_, p := g.user.apiCall(http.MethodPost, srv+"/api/v1/workspace/edits", g.csrf, `{"op":"grayscale"}`)
-		if p.status != http.StatusOK {
-			t.Fatalf("edit %d: %d %s", i+1, p.status, p.body)
-		}
+		_, p := g.edit(t, srv, `{"op":"grayscale"}`)
 		if got, want := setsVersion(p), i == 0; got != want {
 			t.Errorf("edit %d sets the version cookie: %v, want %v", i+1, got, want)
 		}
@@ -218,8 +221,8 @@ func TestGuardedSessionChangedInRedis(t *testing.T) {
 	g := newGuardSetup(t)
 	tag := regexp.MustCompile(`"t":"[0-9a-z]+"`)
 	g.rewriteSession(t, func(s string) string { return tag.ReplaceAllString(s, `"t":"resaved"`) })
-	if st, p := g.user.apiCall(http.MethodPost, g.b+"/api/v1/workspace/edits", g.csrf, `{"op":"grayscale"}`); p.status != http.StatusOK || len(st.Edits) != 1 {
-		t.Fatalf("edit after the session was saved again unchanged: %d %s, want 200 with 1 edit", p.status, p.body)
+	if st, _ := g.edit(t, g.b, `{"op":"grayscale"}`); len(st.Edits) != 1 {
+		t.Fatalf("edit after the session was saved again unchanged: %d edits, want 1", len(st.Edits))
 	}
 
 	// Another replica pointed the session at another workspace.
