@@ -91,6 +91,11 @@ func TestGuardedActionOnEndedSession(t *testing.T) {
 	if p.status != http.StatusConflict || p.header.Get("Content-Type") != "application/problem+json" || !strings.Contains(p.body, "reload the page") {
 		t.Errorf("API edit on an ended session: %d %s %s, want 409 problem+json telling to reload", p.status, p.header.Get("Content-Type"), p.body)
 	}
+	// The replica started from its copy, but the session turned out gone:
+	// X-Session says so (the editor's script reloads the page on a miss).
+	if s := p.header.Get("X-Session"); s != "miss" {
+		t.Errorf("API edit on an ended session: X-Session %q, want miss", s)
+	}
 	p = g.user.postForm(g.a+"/image/edits", url.Values{"csrf_token": {g.csrf}, "op": {"invert"}})
 	if p.status != http.StatusSeeOther {
 		t.Errorf("form edit on an ended session: %d, want 303 back with a message", p.status)
@@ -110,7 +115,7 @@ func TestGuardedActionOnEndedSession(t *testing.T) {
 
 // TestGuardedUploadOnEndedSession: an upload on a replica that holds a copy
 // of a session that ended in Redis stores nothing in it: 409, and the
-// workspace keeps its image.
+// workspace keeps its image; no replica shows the session again.
 func TestGuardedUploadOnEndedSession(t *testing.T) {
 	t.Parallel()
 	g := newGuardSetup(t)
@@ -125,6 +130,12 @@ func TestGuardedUploadOnEndedSession(t *testing.T) {
 	}
 	if img := g.rdb.HGet(context.Background(), keys[0], "img").Val(); !strings.Contains(img, g.digest) {
 		t.Errorf("the workspace's image after a refused upload: %s, want the one from before (%.12s)", img, g.digest)
+	}
+	// The cookie named the session's state before the upload, and A holds
+	// that state, confirmed moments ago: the refused upload expired the
+	// cookie, so A does not show the ended session from its copy.
+	if p := g.user.get(g.a + "/image"); pageDigest(p.body) != "" || p.header.Get("X-Session") != "miss" {
+		t.Errorf("after the refused upload, A shows image %q with X-Session %q; want none, miss", pageDigest(p.body), p.header.Get("X-Session"))
 	}
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -111,12 +112,52 @@ func (s *Server) recoverPanic(c *gin.Context) {
 	c.Next()
 }
 
-// sessionHeader publishes the session lookup result and counts it.
+// sessionHeader publishes the session lookup result and counts it. The
+// result can still change while the handler runs: a request that started
+// from this replica's copy of its session learns from its first workspace
+// command that the session is gone (a miss after all), so the header is
+// brought up to date when the response starts, and counted at the end.
 func (s *Server) sessionHeader(c *gin.Context) {
-	st := session.StatusOf(c.Request.Context())
-	c.Header(HeaderSession, string(st))
-	s.metrics.sessions.WithLabelValues(string(st)).Inc()
+	w := &sessionStatusWriter{ResponseWriter: c.Writer, ctx: c.Request.Context()}
+	w.update()
+	c.Writer = w
 	c.Next()
+	s.metrics.sessions.WithLabelValues(string(w.sent)).Inc()
+}
+
+// sessionStatusWriter sets X-Session to the request's session status as it
+// is when the response's header is sent.
+type sessionStatusWriter struct {
+	gin.ResponseWriter
+	ctx  context.Context
+	sent session.Status
+}
+
+func (w *sessionStatusWriter) update() {
+	if st := session.StatusOf(w.ctx); st != w.sent && !w.Written() {
+		w.Header().Set(HeaderSession, string(st))
+		w.sent = st
+	}
+}
+
+func (w *sessionStatusWriter) WriteHeader(code int) {
+	w.update()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *sessionStatusWriter) WriteHeaderNow() {
+	w.update()
+	w.ResponseWriter.WriteHeaderNow()
+}
+
+func (w *sessionStatusWriter) Write(b []byte) (int, error) {
+	w.update()
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *sessionStatusWriter) WriteString(s string) (int, error) {
+	w.update()
+	return w.ResponseWriter.WriteString(s)
 }
 
 // sessionUnavailable answers a request whose session could not be loaded:

@@ -40,6 +40,9 @@ type sessionInfo struct {
 	guard   *workspace.Guard
 	loaded  map[any]any
 	started bool
+	// gone, if not nil, expires the client's version cookie: called when a
+	// request finds its session gone after its handler started.
+	gone func()
 }
 
 // sessionInfo returns the request's record of session name, attaching one
@@ -135,6 +138,11 @@ func Middleware(s *Store, name string, onError func(*gin.Context, error)) gin.Ha
 				onError(c, err)
 				c.Abort()
 				return
+			}
+		}
+		info.gone = func() {
+			if !c.Writer.Written() {
+				s.dropVersion(c.Request, c.Writer, sess, info)
 			}
 		}
 		info.started = true

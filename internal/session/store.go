@@ -306,9 +306,15 @@ func (s *Store) changed(sess *gsessions.Session, info *sessionInfo, current []by
 	}
 	if !found {
 		s.cache.forget(sess.ID)
+		info.status = StatusMiss // what X-Session says, even when the handler already runs
+		if info.gone != nil {
+			// As for a session found gone at the start: no replica's copy
+			// may show it again on the strength of the client's cookie.
+			info.gone()
+		}
 		if !info.started {
 			sess.ID, sess.Values, sess.IsNew = "", map[any]any{}, true
-			info.status, info.tag, info.created = StatusMiss, "", time.Time{}
+			info.tag, info.created = "", time.Time{}
 			info.guard = nil // a new session has nothing to check
 		}
 		return ErrChanged
