@@ -92,9 +92,13 @@ func TestGuardedActionOnEndedSession(t *testing.T) {
 		t.Errorf("API edit on an ended session: %d %s %s, want 409 problem+json telling to reload", p.status, p.header.Get("Content-Type"), p.body)
 	}
 	// The replica started from its copy, but the session turned out gone:
-	// X-Session says so (the editor's script reloads the page on a miss).
+	// X-Session says so (the editor's script reloads the page on a miss),
+	// and so do the replica's metrics, beside the edit that went through.
 	if s := p.header.Get("X-Session"); s != "miss" {
 		t.Errorf("API edit on an ended session: X-Session %q, want miss", s)
+	}
+	if got := counters(t, g.b, "easel_session_copy_total", "result"); got["refused"] != 1 || got["confirmed"] < 1 {
+		t.Errorf("B's easel_session_copy_total: %v, want refused 1 and the edit before it confirmed", got)
 	}
 	p = g.user.postForm(g.a+"/image/edits", url.Values{"csrf_token": {g.csrf}, "op": {"invert"}})
 	if p.status != http.StatusSeeOther {

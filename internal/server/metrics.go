@@ -18,6 +18,7 @@ type metrics struct {
 	blobCache *prometheus.CounterVec
 	state     *prometheus.CounterVec
 	redisRTs  *prometheus.CounterVec
+	guards    *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -48,8 +49,12 @@ func newMetrics() *metrics {
 			Name: "easel_redis_round_trips_total",
 			Help: "Requests sent to Redis and waited for, by command (getex, evalsha, ...; pipeline for a pipeline or transaction). Commands scripts run inside Redis are not counted; a new connection's handshake (hello, client) is.",
 		}, []string{"command"}),
+		guards: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "easel_session_copy_total",
+			Help: "Requests that started from this replica's copy of their session, checked by their first workspace command, by outcome: confirmed (Redis held the copy), newer (Redis held a newer state with the same values, or a page view went on with what Redis holds), refused (the session ended or changed: nothing was done, 409 or a new session), unchecked (the request sent nothing that needed the session, such as a refused form).",
+		}, []string{"result"}),
 	}
-	m.registry.MustRegister(m.requests, m.durations, m.sessions, m.storeOps, m.blobCache, m.state, m.redisRTs,
+	m.registry.MustRegister(m.requests, m.durations, m.sessions, m.storeOps, m.blobCache, m.state, m.redisRTs, m.guards,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -70,6 +75,10 @@ func (m *metrics) blobLookup(hit bool) {
 func (m *metrics) stateLookup(kind string) func(result string) {
 	return func(result string) { m.state.WithLabelValues(kind, result).Inc() }
 }
+
+// sessionCopy counts the outcome of a request that started from a copy of
+// its session (session.Options.ObserveCopy).
+func (m *metrics) sessionCopy(result string) { m.guards.WithLabelValues(result).Inc() }
 
 // redisRoundTrip counts one request to Redis (store.RoundTrips).
 func (m *metrics) redisRoundTrip(command string) { m.redisRTs.WithLabelValues(command).Inc() }

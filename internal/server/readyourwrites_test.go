@@ -355,9 +355,16 @@ func failoverCluster(ctx context.Context, t *testing.T, addrs []string) int {
 // roundTrips returns a replica's easel_redis_round_trips_total by command.
 func roundTrips(t *testing.T, srv string) map[string]float64 {
 	t.Helper()
+	return counters(t, srv, "easel_redis_round_trips_total", "command")
+}
+
+// counters returns the values of a counter vector with one label on srv's
+// /metrics, by label value.
+func counters(t *testing.T, srv, name, label string) map[string]float64 {
+	t.Helper()
 	p := newBrowser(t).get(srv + "/metrics")
 	out := map[string]float64{}
-	re := regexp.MustCompile(`(?m)^easel_redis_round_trips_total\{command="(\w+)"\} (\S+)$`)
+	re := regexp.MustCompile(`(?m)^` + name + `\{` + label + `="(\w+)"\} (\S+)$`)
 	for _, m := range re.FindAllStringSubmatch(p.body, -1) {
 		v, _ := strconv.ParseFloat(m[2], 64)
 		out[m[1]] += v

@@ -123,6 +123,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		opts.CacheSize, opts.RefreshEvery = stateCacheSize, stateRefresh
 		opts.Observe = s.metrics.stateLookup("session")
 		opts.GuardKey, opts.GuardedRoutes = guardKey, guardedRoutes()
+		opts.ObserveCopy = s.metrics.sessionCopy
 		opts.Prefetch = func(ctx context.Context, id string) error {
 			_, _, err := s.svc.Get(ctx, id)
 			return err

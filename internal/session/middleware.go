@@ -37,9 +37,10 @@ type sessionInfo struct {
 	// guard is set when the request started from this replica's copy of
 	// the session (Store.provisional), loaded the values it holds; started
 	// once the handler runs.
-	guard   *workspace.Guard
-	loaded  map[any]any
-	started bool
+	guard      *workspace.Guard
+	loaded     map[any]any
+	started    bool
+	copyResult string // Copy*, once known
 	// gone, if not nil, expires the client's version cookie: called when a
 	// request finds its session gone after its handler started.
 	gone func()
@@ -147,5 +148,23 @@ func Middleware(s *Store, name string, onError func(*gin.Context, error)) gin.Ha
 		}
 		info.started = true
 		inner(c)
+		s.observeCopy(info)
 	}
+}
+
+// observeCopy reports how a request that started from a copy of its
+// session ended (Options.ObserveCopy).
+func (s *Store) observeCopy(info *sessionInfo) {
+	if s.opts.ObserveCopy == nil || (info.guard == nil && info.copyResult == "") {
+		return
+	}
+	r := info.copyResult
+	switch {
+	case r != "":
+	case info.guard.Held():
+		r = CopyConfirmed
+	default:
+		r = CopyUnchecked
+	}
+	s.opts.ObserveCopy(r)
 }

@@ -80,7 +80,19 @@ type Options struct {
 	// Prefetch, if not nil, reads workspace id under the request's guard
 	// (in ctx), for a page view that starts from a provisional session.
 	Prefetch func(ctx context.Context, workspaceID string) error
+	// ObserveCopy, if not nil, receives the outcome of every request that
+	// started from a copy: CopyConfirmed, CopyNewer, CopyRefused or
+	// CopyUnchecked, for metrics.
+	ObserveCopy func(result string)
 }
+
+// Outcomes of a request that started from a replica's copy of its session.
+const (
+	CopyConfirmed = "confirmed" // Redis held exactly the copy
+	CopyNewer     = "newer"     // Redis held another state the request could go on with
+	CopyRefused   = "refused"   // the session ended or changed: nothing was done
+	CopyUnchecked = "unchecked" // nothing the request did needed the session
+)
 
 // ErrChanged means a request started from this replica's copy of its
 // session (see Options.GuardKey), and the backend holds another state of
@@ -306,6 +318,7 @@ func (s *Store) changed(sess *gsessions.Session, info *sessionInfo, current []by
 	}
 	if !found {
 		s.cache.forget(sess.ID)
+		info.copyResult = CopyRefused
 		info.status = StatusMiss // what X-Session says, even when the handler already runs
 		if info.gone != nil {
 			// As for a session found gone at the start: no replica's copy
@@ -320,8 +333,10 @@ func (s *Store) changed(sess *gsessions.Session, info *sessionInfo, current []by
 		return ErrChanged
 	}
 	if info.started && !reflect.DeepEqual(cur.Values, info.loaded) {
+		info.copyResult = CopyRefused
 		return ErrChanged
 	}
+	info.copyResult = CopyNewer
 	s.cache.remember(sess.ID, cur)
 	if !info.started {
 		sess.Values = copyValues(cur.Values)
