@@ -134,7 +134,10 @@ type sessionStatusWriter struct {
 }
 
 func (w *sessionStatusWriter) update() {
-	if st := session.StatusOf(w.ctx); st != w.sent && !w.Written() {
+	if w.Written() { // every later chunk of the body: nothing to look up
+		return
+	}
+	if st := session.StatusOf(w.ctx); st != w.sent {
 		w.Header().Set(HeaderSession, string(st))
 		w.sent = st
 	}

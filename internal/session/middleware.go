@@ -35,10 +35,8 @@ type sessionInfo struct {
 	tag, workspace string
 	client         cookieValue
 	// guard is set when the request started from this replica's copy of
-	// the session (Store.provisional), loaded the values it holds; started
-	// once the handler runs.
+	// the session (Store.provisional); started once the handler runs.
 	guard      *workspace.Guard
-	loaded     map[any]any
 	started    bool
 	copyResult string // Copy*, once known
 	// gone, if not nil, expires the client's version cookie: called when a
@@ -141,9 +139,11 @@ func Middleware(s *Store, name string, onError func(*gin.Context, error)) gin.Ha
 				return
 			}
 		}
-		info.gone = func() {
-			if !c.Writer.Written() {
-				s.dropVersion(c.Request, c.Writer, sess, info)
+		if info.guard != nil {
+			info.gone = func() {
+				if !c.Writer.Written() {
+					s.dropVersion(c.Request, c.Writer, sess, info)
+				}
 			}
 		}
 		info.started = true

@@ -241,7 +241,6 @@ func (s *Store) load(r *http.Request, id, tag string, info *sessionInfo) (payloa
 	}
 	if p, ok := s.provisional(r, id); ok {
 		info.guard = &workspace.Guard{Key: s.opts.GuardKey(id), Value: p.raw, TTL: s.opts.IdleTTL}
-		info.loaded = copyValues(p.Values)
 		return p, true, nil
 	}
 	ctx := r.Context()
@@ -332,7 +331,7 @@ func (s *Store) changed(sess *gsessions.Session, info *sessionInfo, current []by
 		}
 		return ErrChanged
 	}
-	if info.started && !reflect.DeepEqual(cur.Values, info.loaded) {
+	if info.started && !sameValues(cur, info.guard.Value) {
 		info.copyResult = CopyRefused
 		return ErrChanged
 	}
@@ -341,9 +340,16 @@ func (s *Store) changed(sess *gsessions.Session, info *sessionInfo, current []by
 	if !info.started {
 		sess.Values = copyValues(cur.Values)
 	}
-	info.loaded = copyValues(cur.Values)
 	info.tag, info.created = cur.Tag, cur.Created
 	return nil
+}
+
+// sameValues reports whether cur holds the values of the stored bytes the
+// request's decisions were taken on (the guard's: the copy's, or a state
+// with the copy's values that changed accepted).
+func sameValues(cur payload, decidedOn []byte) bool {
+	prev, err := decodePayload(decidedOn)
+	return err == nil && reflect.DeepEqual(cur.Values, prev.Values)
 }
 
 // confirm makes sure a request that started from a copy of its session
