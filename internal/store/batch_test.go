@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,26 +11,6 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// tripCounter counts what a client sends and waits for, by kind.
-type tripCounter struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-func (c *tripCounter) add(kind string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.n[kind]++
-}
-
-func (c *tripCounter) take() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := c.n
-	c.n = map[string]int{}
-	return n
-}
-
 // TestBatch: writes deferred into a request's Batch travel with its next
 // command in one round trip, are run before it, report their errors, and
 // are never left unsent by Flush; without a Batch nothing is deferred.
@@ -39,8 +18,7 @@ func TestBatch(t *testing.T) {
 	t.Parallel()
 	addr, _ := testutil.StartRedis(t)
 	client := testutil.OpenRedis(t, config.Redis{URL: "redis://" + addr})
-	trips := &tripCounter{n: map[string]int{}}
-	client.AddHook(store.RoundTrips(trips.add))
+	trips := testutil.CountTrips(client)
 	ctx := context.Background()
 	set := func(key, value string) func(redis.Pipeliner) {
 		return func(p redis.Pipeliner) { p.Set(ctx, key, value, time.Minute) }
@@ -62,7 +40,7 @@ func TestBatch(t *testing.T) {
 	if _, err := client.Pipelined(ctx, func(p redis.Pipeliner) error { return p.Ping(ctx).Err() }); err != nil {
 		t.Fatal(err)
 	}
-	trips.take()
+	trips.Take()
 	var get *redis.StringCmd
 	if err := store.Send(bctx, client, func(p redis.Pipeliner) { get = p.Get(bctx, "b") }); err != nil {
 		t.Fatal(err)
@@ -70,7 +48,7 @@ func TestBatch(t *testing.T) {
 	if v := get.Val(); v != "2" {
 		t.Errorf("the command after the deferred writes read %q, want the deferred 2", v)
 	}
-	if got := trips.take(); len(got) != 1 || got["pipeline"] != 1 {
+	if got := trips.Take(); len(got) != 1 || got["pipeline"] != 1 {
 		t.Errorf("the writes and the command cost %v, want one pipeline", got)
 	}
 	if store.Pending(bctx) {
@@ -92,8 +70,8 @@ func TestBatch(t *testing.T) {
 	if v := client.Get(ctx, "c").Val(); v != "3" {
 		t.Errorf("after Flush, c = %q, want 3", v)
 	}
-	trips.take()
-	if err := store.Flush(bctx); err != nil || len(trips.take()) != 0 {
+	trips.Take()
+	if err := store.Flush(bctx); err != nil || len(trips.Take()) != 0 {
 		t.Error("a Flush of an empty Batch sent something")
 	}
 }

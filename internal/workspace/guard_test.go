@@ -8,14 +8,11 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"maps"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/easelhq/easel/internal/blob"
 	"github.com/easelhq/easel/internal/config"
-	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/testutil"
 )
 
@@ -107,23 +104,17 @@ func TestRedisUploadInOneRoundTrip(t *testing.T) {
 	t.Parallel()
 	addr, _ := testutil.StartRedis(t)
 	client := testutil.OpenRedis(t, config.Redis{URL: "redis://" + addr})
-	var mu sync.Mutex
-	trips := map[string]int{}
-	client.AddHook(store.RoundTrips(func(kind string) { mu.Lock(); trips[kind]++; mu.Unlock() }))
+	trips := testutil.CountTrips(client)
 	svc := &Service{Blobs: blob.NewRedis(client, "test"), Workspaces: NewRedis(client, "test", time.Hour), TTL: time.Hour}
 	ctx := context.Background()
 	upload := func(seed byte) (*Workspace, map[string]int) {
 		t.Helper()
-		mu.Lock()
-		clear(trips)
-		mu.Unlock()
+		trips.Take()
 		w, err := svc.Upload(ctx, "ws1", testImage(t, seed))
 		if err != nil {
 			t.Fatal(err)
 		}
-		mu.Lock()
-		cost := maps.Clone(trips)
-		mu.Unlock()
+		cost := trips.Take()
 		if data, ok, err := svc.Blobs.Get(ctx, w.Original.Digest); err != nil || !ok || len(data) == 0 {
 			t.Fatalf("the uploaded image is not stored: %v %v", ok, err)
 		}
