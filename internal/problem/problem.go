@@ -6,6 +6,8 @@ package problem
 import (
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/easelhq/easel/internal/imaging"
 	"github.com/easelhq/easel/internal/session"
@@ -22,10 +24,31 @@ type Problem struct {
 	Detail string `json:"detail,omitempty"`
 	// Field names the offending input field, when there is one.
 	Field string `json:"field,omitempty"`
+	// retryAfter is sent as the Retry-After header (see [SetRetryAfter]).
+	retryAfter time.Duration
+	refused    bool
 }
 
-// RetryAfter is the hint, in seconds, sent with 503 answers.
+// Refused reports whether p comes from a [Refusal]: nothing went wrong,
+// the work was declined for now. The web pages show it as a flash message
+// on the page the user came from, even when its status is a 5xx.
+func (p Problem) Refused() bool { return p.refused }
+
+// RetryAfter is the hint, in seconds, sent with 503 answers that carry no
+// hint of their own.
 const RetryAfter = "2"
+
+// Refusal is an error that means "not now" or "not this much": the replica
+// is busy (503), the client is over a limit (429), the store is full (507).
+// Packages that refuse work return their own error types implementing it,
+// so they need not import this package (errors.As finds it in a chain).
+type Refusal interface {
+	error
+	// HTTPStatus is the status to answer with.
+	HTTPStatus() int
+	// RetryAfter is when a retry may succeed; 0 sends no Retry-After.
+	RetryAfter() time.Duration
+}
 
 // Error is an error that already knows its status and user-facing detail.
 type Error struct {
@@ -44,9 +67,12 @@ func New(status int, detail string) *Error { return &Error{Status: status, Detai
 func From(err error) Problem {
 	var pe *Error
 	var ie *imaging.Error
+	var re Refusal
 	switch {
 	case errors.As(err, &pe):
 		return Problem{Status: pe.Status, Detail: pe.Detail, Field: pe.Field}
+	case errors.As(err, &re):
+		return Problem{Status: re.HTTPStatus(), Detail: re.Error(), retryAfter: re.RetryAfter(), refused: true}
 	case errors.As(err, &ie):
 		p := Problem{Status: http.StatusUnprocessableEntity, Detail: ie.Message, Field: ie.Field}
 		switch ie.Code {
@@ -82,12 +108,21 @@ func Write(c *gin.Context, err error) {
 	p := From(err)
 	p.Type = "about:blank"
 	p.Title = http.StatusText(p.Status)
-	if p.Status == http.StatusServiceUnavailable {
-		c.Header("Retry-After", RetryAfter)
-	}
+	SetRetryAfter(c, p)
 	if p.Status >= 500 {
 		_ = c.Error(err)
 	}
 	c.Header("Content-Type", "application/problem+json")
 	c.AbortWithStatusJSON(p.Status, p)
+}
+
+// SetRetryAfter sets the Retry-After header that p calls for: its own hint
+// (whole seconds, rounded up), else [RetryAfter] on a 503.
+func SetRetryAfter(c *gin.Context, p Problem) {
+	switch {
+	case p.retryAfter > 0:
+		c.Header("Retry-After", strconv.Itoa(int((p.retryAfter+time.Second-1)/time.Second)))
+	case p.Status == http.StatusServiceUnavailable:
+		c.Header("Retry-After", RetryAfter)
+	}
 }

@@ -68,7 +68,7 @@ func (h *Handler) after(c *gin.Context, err error, success string) {
 	switch p := problem.From(err); {
 	case err == nil:
 		session.AddFlash(c, session.FlashInfo, success)
-	case p.Status >= 500:
+	case p.Status >= 500 && !p.Refused():
 		h.fail(c, err)
 		return
 	default:

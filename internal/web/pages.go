@@ -42,7 +42,7 @@ func (h *Handler) Upload(c *gin.Context) {
 			return
 		}
 	}
-	if p := problem.From(err); p.Status >= 500 {
+	if p := problem.From(err); p.Status >= 500 && !p.Refused() {
 		h.fail(c, err)
 		return
 	}

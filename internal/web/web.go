@@ -152,9 +152,7 @@ func (h *Handler) fail(c *gin.Context, err error) {
 	if p.Status >= 500 {
 		_ = c.Error(err)
 	}
-	if p.Status == http.StatusServiceUnavailable {
-		c.Header("Retry-After", problem.RetryAfter)
-	}
+	problem.SetRetryAfter(c, p)
 	c.Header("Cache-Control", "no-store")
 	c.Status(p.Status)
 	c.Header("Content-Type", "text/html; charset=utf-8")
