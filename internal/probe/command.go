@@ -46,6 +46,12 @@ func newFlagSet(cfg *Config, o *cliOptions, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.Flow, "flow", cfg.Flow, "flow to run: web (form, POST /image, 303, GET /image) or api (JSON only)")
 	fs.BoolVar(&cfg.Composite, "composite", cfg.Composite, "run a built-in composite job after the edits, poll it to the end and check its result is the last edit")
 	fs.BoolVar(&cfg.Download, "download", cfg.Download, "download the rendered image at the end of each flow and check it")
+	fs.Func("image-size", "`WIDTHxHEIGHT` of the generated uploads (default 64x48; with --photo up to 16384 a side, e.g. 8064x6048 for a 48 MP phone photo)", func(v string) error {
+		w, h, err := ParseSize(v)
+		cfg.ImageWidth, cfg.ImageHeight = w, h
+		return err
+	})
+	fs.BoolVar(&cfg.Photo, "photo", cfg.Photo, "upload photo-like JPEGs (gradients and grain, like a camera's) of --image-size instead of small PNGs, and download full-size JPEGs: a load test with what phones send")
 	fs.StringVar(&cfg.Connections, "connections", cfg.Connections, "connection model: per-user keeps each user's connections alive, as a browser does; per-request opens a new connection for every request, which makes a per-connection balancer (a Kubernetes Service, kube-proxy) spread a user's requests the way an L7 balancer does")
 	fs.StringVar(&o.sourceIPs, "source-ips", "", "bind each user to a local address from this list or range, e.g. 127.0.0.2-127.0.0.60 (ip_hash only looks at the first three octets)")
 	fs.IntVar(&cfg.Retries, "retries", cfg.Retries, "retries of a request that fails to connect or gets 502/503/504 from the proxy")

@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/easelhq/easel/internal/photo"
 )
 
 // Flow names accepted by Config.Flow.
@@ -85,6 +88,12 @@ type Config struct {
 	ExpectedReplicas int
 	// ImageWidth and ImageHeight are the size of the generated uploads.
 	ImageWidth, ImageHeight int
+	// Photo makes the uploads photo-like JPEGs (gradients and grain, as a
+	// camera's; a 48 MP one is about 13 MiB) instead of small PNGs, and
+	// the download a full-size JPEG: a load test with what phones send.
+	// One photo is made per run and each flow uploads it with its own
+	// comment segment, so that every upload is still a distinct image.
+	Photo bool
 }
 
 // DefaultConfig returns the defaults of `easel probe`.
@@ -130,8 +139,10 @@ func (c Config) Validate() error {
 		return errors.New("retries must not be negative")
 	case c.Timeout <= 0:
 		return errors.New("timeout must be positive")
-	case c.ImageWidth < 8 || c.ImageHeight < 8 || c.ImageWidth > 4096 || c.ImageHeight > 4096:
-		return errors.New("image size must be between 8 and 4096 pixels per side")
+	case !c.Photo && (c.ImageWidth < 8 || c.ImageHeight < 8 || c.ImageWidth > 4096 || c.ImageHeight > 4096):
+		return errors.New("image size must be between 8 and 4096 pixels per side (up to 16384 with photo)")
+	case c.Photo && (c.ImageWidth < 8 || c.ImageHeight < 8 || c.ImageWidth > photo.MaxEdge || c.ImageHeight > photo.MaxEdge):
+		return fmt.Errorf("photo size must be between 8 and %d pixels per side", photo.MaxEdge)
 	}
 	return nil
 }
@@ -211,4 +222,20 @@ func SpreadIPs(n int) []net.IP {
 		out[i] = net.IPv4(127, 0, byte(i+1), 1).To4()
 	}
 	return out
+}
+
+// ParseSize parses an image size written "WIDTHxHEIGHT", such as
+// "8064x6048".
+func ParseSize(s string) (w, h int, err error) {
+	a, b, ok := strings.Cut(strings.ToLower(s), "x")
+	if ok {
+		w, err = strconv.Atoi(a)
+		if err == nil {
+			h, err = strconv.Atoi(b)
+		}
+	}
+	if !ok || err != nil || w < 1 || h < 1 {
+		return 0, 0, fmt.Errorf("image size %q: want WIDTHxHEIGHT in pixels, such as 8064x6048", s)
+	}
+	return w, h, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	_ "image/jpeg" // the download of a photo flow is a JPEG
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
@@ -61,13 +62,14 @@ type flowState struct {
 	csrf     string
 	current  [2]int // expected width, height of the rendered image
 	servedBy []string
+	photo    bool // Config.Photo: the download is a JPEG
 }
 
 // runFlow runs one flow of cfg.Flow and reports how it went. It stops at
 // the first step that did not see the user's own state.
 func (u *user) runFlow(ctx context.Context, cfg Config, up upload, iteration int) flowRecord {
 	fr := flowRecord{user: u.id, iteration: iteration}
-	st := &flowState{up: up, current: [2]int{up.width, up.height}}
+	st := &flowState{up: up, current: [2]int{up.width, up.height}, photo: cfg.Photo}
 	fr.start = u.rec.sinceNow()
 	var f *failure
 	if cfg.Flow == FlowAPI {
@@ -258,10 +260,15 @@ func (u *user) workspace(ctx context.Context, step string, st *flowState) (works
 	return ws, nil
 }
 
-// download fetches the full-size PNG rendering and checks its size.
+// download fetches the full-size rendering (PNG, or JPEG for photos) and
+// checks its size.
 func (u *user) download(ctx context.Context, st *flowState) *failure {
-	const path = "/api/v1/workspace/render?size=full&format=png"
-	res := u.get(ctx, "download", path, "image/png")
+	want := "png"
+	if st.photo {
+		want = "jpeg"
+	}
+	path := "/api/v1/workspace/render?size=full&format=" + want
+	res := u.get(ctx, "download", path, "image/"+want)
 	if f := u.check(st, "GET "+path, res, http.StatusOK); f != nil {
 		return f
 	}
@@ -269,9 +276,9 @@ func (u *user) download(ctx context.Context, st *flowState) *failure {
 	if err != nil {
 		return fail(KindDownload, "GET %s (served by %s): not an image: %v", path, res.servedBy, err)
 	}
-	if format != "png" || cfg.Width != st.current[0] || cfg.Height != st.current[1] {
-		return fail(KindDownload, "GET %s (served by %s): %s %dx%d, want png %dx%d",
-			path, res.servedBy, format, cfg.Width, cfg.Height, st.current[0], st.current[1])
+	if format != want || cfg.Width != st.current[0] || cfg.Height != st.current[1] {
+		return fail(KindDownload, "GET %s (served by %s): %s %dx%d, want %s %dx%d",
+			path, res.servedBy, format, cfg.Width, cfg.Height, want, st.current[0], st.current[1])
 	}
 	return nil
 }
@@ -348,7 +355,7 @@ func (u *user) multipart(method, path string, up upload, fields map[string]strin
 		}
 		h := make(textproto.MIMEHeader)
 		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="image"; filename=%q`, up.name))
-		h.Set("Content-Type", "image/png")
+		h.Set("Content-Type", up.contentType())
 		part, err := w.CreatePart(h)
 		if err != nil {
 			return nil, fmt.Errorf("creating image part: %w", err)

@@ -9,6 +9,9 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"strings"
+
+	"github.com/easelhq/easel/internal/photo"
 )
 
 // upload is one generated image and the digest the service must report for
@@ -19,6 +22,15 @@ type upload struct {
 	digest string // lowercase hex SHA-256 of data
 	width  int
 	height int
+}
+
+// contentType is what the upload's part claims to be (easel sniffs the
+// bytes anyway).
+func (u upload) contentType() string {
+	if strings.HasSuffix(u.name, ".jpg") {
+		return "image/jpeg"
+	}
+	return "image/png"
 }
 
 // makeUpload draws a small PNG that is unique to (run, user, iteration): the
@@ -62,6 +74,24 @@ func makeUpload(run uint64, user, iteration, width, height int) (upload, error) 
 	return upload{
 		name:   fmt.Sprintf("probe-u%d-i%d.png", user, iteration),
 		data:   buf.Bytes(),
+		digest: hex.EncodeToString(sum[:]),
+		width:  width,
+		height: height,
+	}, nil
+}
+
+// makePhotoUpload is makeUpload for Config.Photo: the run's photo with a
+// comment segment naming (run, user, iteration), so that its bytes, and
+// hence its digest, are the flow's own.
+func makePhotoUpload(base []byte, run uint64, user, iteration, width, height int) (upload, error) {
+	data, err := photo.WithComment(base, fmt.Sprintf("easel probe run %x user %d iteration %d", run, user, iteration))
+	if err != nil {
+		return upload{}, err
+	}
+	sum := sha256.Sum256(data)
+	return upload{
+		name:   fmt.Sprintf("probe-u%d-i%d.jpg", user, iteration),
+		data:   data,
 		digest: hex.EncodeToString(sum[:]),
 		width:  width,
 		height: height,

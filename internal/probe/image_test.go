@@ -2,6 +2,8 @@ package probe
 
 import (
 	"bytes"
+	"image"
+	_ "image/jpeg"
 	"image/png"
 	"testing"
 )
@@ -31,5 +33,41 @@ func TestMakeUploadIsUniqueAndDecodes(t *testing.T) {
 			t.Fatalf("%s and %s have the same digest", prev, u.name)
 		}
 		seen[u.digest] = u.name
+	}
+}
+
+func TestPhotoUploadsAreDistinctJPEGsOfTheirSize(t *testing.T) {
+	t.Parallel()
+	cfg := DefaultConfig()
+	cfg.Photo, cfg.ImageWidth, cfg.ImageHeight = true, 1200, 900
+	r, err := NewRunner(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := r.makeUpload(0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := r.makeUpload(0, 1)
+	if a.digest == b.digest {
+		t.Fatal("two flows upload the same bytes")
+	}
+	c, format, err := image.DecodeConfig(bytes.NewReader(b.data))
+	if err != nil || format != "jpeg" || c.Width != 1200 || c.Height != 900 || b.contentType() != "image/jpeg" {
+		t.Fatalf("photo upload: %s %dx%d (%s), err %v", format, c.Width, c.Height, b.contentType(), err)
+	}
+	cfg.ImageWidth = 20000
+	if _, err := NewRunner(cfg, Options{}); err == nil {
+		t.Error("a 20000 px photo was accepted")
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string][2]int{"8064x6048": {8064, 6048}, "64X48": {64, 48}, "x": {}, "0x5": {}, "12x": {}, "axb": {}} {
+		w, h, err := ParseSize(in)
+		if (err == nil) != (want != [2]int{}) || err == nil && (w != want[0] || h != want[1]) {
+			t.Errorf("ParseSize(%q) = %d, %d, %v", in, w, h, err)
+		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/easelhq/easel/internal/photo"
 )
 
 // Options are the run's collaborators, apart from what it does (Config).
@@ -31,6 +33,7 @@ type Runner struct {
 	base  *url.URL
 	rec   *recorder
 	runID uint64
+	photo []byte // Config.Photo: the run's photo, uploaded by every flow with a comment of its own
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -51,14 +54,22 @@ func NewRunner(cfg Config, opts Options) (*Runner, error) {
 	if opts.ProgressInterval <= 0 {
 		opts.ProgressInterval = 500 * time.Millisecond
 	}
-	return &Runner{
+	r := &Runner{
 		cfg:   cfg,
 		opts:  opts,
 		base:  base,
 		rec:   newRecorder(),
 		runID: rand.Uint64(),
 		stop:  make(chan struct{}),
-	}, nil
+	}
+	if cfg.Photo {
+		// Made once: a 48 MP photo takes seconds to encode, which would
+		// otherwise be counted against every flow.
+		if r.photo, err = photo.JPEG(cfg.ImageWidth, cfg.ImageHeight, r.runID, 90); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
 }
 
 // Run is NewRunner followed by Runner.Run.
@@ -136,7 +147,7 @@ func (r *Runner) runUser(ctx context.Context, u *user, deadline time.Time, pace 
 		if err := pace.wait(ctx, r.stop); err != nil {
 			return
 		}
-		up, err := makeUpload(r.runID, u.id, it, r.cfg.ImageWidth, r.cfg.ImageHeight)
+		up, err := r.makeUpload(u.id, it)
 		if err != nil {
 			r.opts.Logger.Error("generating upload", "error", err)
 			return
@@ -150,6 +161,14 @@ func (r *Runner) runUser(ctx context.Context, u *user, deadline time.Time, pace 
 		}
 		r.rec.flow(f)
 	}
+}
+
+// makeUpload makes the image of one flow.
+func (r *Runner) makeUpload(user, iteration int) (upload, error) {
+	if r.photo != nil {
+		return makePhotoUpload(r.photo, r.runID, user, iteration, r.cfg.ImageWidth, r.cfg.ImageHeight)
+	}
+	return makeUpload(r.runID, user, iteration, r.cfg.ImageWidth, r.cfg.ImageHeight)
 }
 
 // progress rewrites a one-line status on opts.Progress until stop closes.
