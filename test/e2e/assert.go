@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 
+	"github.com/easelhq/easel/internal/kube"
 	"github.com/easelhq/easel/internal/probe"
 )
 
@@ -64,6 +65,29 @@ func CheckChaos(s Strategy, res *probe.Result) error {
 		return errors.Join(errs...)
 	}
 	return fmt.Errorf("no expectations for strategy %q", s.Name)
+}
+
+// CheckPhotos checks the run in which users at once each uploaded a 48 MP
+// photo, edited it and downloaded it at full size, against replicas held to
+// the chart's memory limit: every user finished with their own work (a
+// replica that was busy said so, and the probe retried as told), no request
+// failed in a way a user would see, and no easel container restarted or
+// was OOM-killed.
+func CheckPhotos(res *probe.Result, users int, restarts []kube.Restart) error {
+	if err := ran(res); err != nil {
+		return err
+	}
+	errs := []error{consistencyAll(res)}
+	if res.Flows != users {
+		errs = append(errs, fmt.Errorf("%d of %d users finished their photo's flow", res.Flows, users))
+	}
+	if n := res.VisibleFailures(); n > 0 {
+		errs = append(errs, fmt.Errorf("%d requests failed in a way a user would see (%v: %q)", n, res.FailedByKind, res.FailureSamples))
+	}
+	for _, r := range restarts {
+		errs = append(errs, fmt.Errorf("a replica lost its process under the photos: %s", r))
+	}
+	return errors.Join(errs...)
 }
 
 // pinned requires one replica to have served every request: what ClientIP

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/easelhq/easel/internal/kube"
 	"github.com/easelhq/easel/internal/probe"
 )
 
@@ -119,4 +120,32 @@ func withFailures(r *probe.Result, failed, stale int) *probe.Result {
 	r.FailedRequests, r.StaleConnectionFailures = failed, stale
 	r.FailedByKind = map[string]int{"proxy-502": failed - stale, "eof-reused": stale}
 	return r
+}
+
+func TestCheckPhotos(t *testing.T) {
+	t.Parallel()
+	even := map[string]int{"easel-a": 10, "easel-b": 11, "easel-c": 9}
+	failed := result(8, 8, even)
+	failed.FailedRequests = 2
+	oom := []kube.Restart{{Pod: "easel-a", Container: "easel", Count: 1, Reason: "OOMKilled"}}
+	for _, tt := range []struct {
+		name     string
+		res      *probe.Result
+		restarts []kube.Restart
+		wantErr  string
+	}{
+		{"every user finished, nothing restarted", result(8, 8, even), nil, ""},
+		{"a replica was OOM-killed", result(8, 8, even), oom, "OOMKilled"},
+		{"a user lost their photo", result(7, 8, even), nil, "want 100%"},
+		{"a user never finished", result(6, 6, even), nil, "6 of 8 users"},
+		{"requests failed", failed, nil, "2 requests failed"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := CheckPhotos(tt.res, 8, tt.restarts)
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Errorf("CheckPhotos = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
 }
