@@ -1,7 +1,6 @@
 package imaging
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"image"
@@ -19,23 +18,88 @@ func Decode(ctx context.Context, data []byte, lim Limits) (*image.NRGBA, Info, e
 	if err != nil {
 		return nil, Info{}, err
 	}
-	if err := ctx.Err(); err != nil {
+	img, err := decodeUpright(ctx, c, data, 1)
+	if err != nil {
 		return nil, Info{}, err
 	}
-	src, err := c.decode(bytes.NewReader(data))
+	return img, info, nil
+}
+
+// DecodePreview decodes data into the preview [Preview] would make of the
+// fully decoded image: long edge edge (or the image as is when it already
+// fits), upright, with exactly the size Preview gives. A JPEG shrinks on
+// load: it decodes at the largest scale that leaves at least the preview's
+// pixels ([PreviewScale]), so a 48 MP photo never holds 48 MP. Every pixel
+// is still entropy-decoded, so the data is validated as [Inspect] does.
+// Info describes the full-size image, as Inspect reports it.
+func DecodePreview(ctx context.Context, data []byte, lim Limits, edge int) (*image.NRGBA, Info, error) {
+	c, info, err := inspectHeader(data, lim)
 	if err != nil {
-		return nil, Info{}, corrupt(err)
+		return nil, Info{}, err
 	}
-	img, err := toNRGBA(ctx, src)
+	scale := PreviewScale(info, edge)
+	if scale == 1 {
+		img, err := decodeUpright(ctx, c, data, 1)
+		if err != nil {
+			return nil, Info{}, err
+		}
+		p, err := Preview(ctx, img, edge)
+		if err != nil {
+			return nil, Info{}, err
+		}
+		return p, info, nil
+	}
+	// Resample as stored, then orient the small result: the same pixels as
+	// orienting first, at a fraction of the cost.
+	img, err := decodeStored(ctx, c, data, scale)
 	if err != nil {
-		return nil, Info{}, fmt.Errorf("converting %s pixels: %w", c.format, err)
+		return nil, Info{}, err
+	}
+	dw, dh := previewSize(info.Width, info.Height, edge)
+	o := exifOrientation(data)
+	if o >= 5 {
+		dw, dh = dh, dw
+	}
+	if img.Rect.Dx() != dw || img.Rect.Dy() != dh {
+		if img, err = resample(ctx, img, dw, dh); err != nil {
+			return nil, Info{}, err
+		}
+	}
+	if img, err = orient(ctx, img, o); err != nil {
+		return nil, Info{}, fmt.Errorf("applying exif orientation: %w", err)
+	}
+	return img, info, nil
+}
+
+// decodeUpright decodes at 1/scale and applies a JPEG's EXIF orientation.
+func decodeUpright(ctx context.Context, c codec, data []byte, scale int) (*image.NRGBA, error) {
+	img, err := decodeStored(ctx, c, data, scale)
+	if err != nil {
+		return nil, err
 	}
 	if c.format == FormatJPEG {
 		if img, err = orient(ctx, img, exifOrientation(data)); err != nil {
-			return nil, Info{}, fmt.Errorf("applying exif orientation: %w", err)
+			return nil, fmt.Errorf("applying exif orientation: %w", err)
 		}
 	}
-	return img, info, nil
+	return img, nil
+}
+
+// decodeStored decodes at 1/scale (where the format allows) into NRGBA, as
+// stored: before EXIF orientation.
+func decodeStored(ctx context.Context, c codec, data []byte, scale int) (*image.NRGBA, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	src, err := c.decode(data, scale)
+	if err != nil {
+		return nil, err
+	}
+	img, err := toNRGBA(ctx, src)
+	if err != nil {
+		return nil, fmt.Errorf("converting %s pixels: %w", c.format, err)
+	}
+	return img, nil
 }
 
 // orient turns an image stored with EXIF orientation o (1–8) upright.

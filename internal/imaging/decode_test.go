@@ -85,7 +85,7 @@ func TestDecodeOrientation6(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info != (Info{"jpeg", 16, 32}) { // the upright size
+	if info != (Info{Format: "jpeg", Width: 16, Height: 32}) { // the upright size
 		t.Errorf("info = %+v", info)
 	}
 	if out.Rect.Dx() != 16 || out.Rect.Dy() != 32 {
