@@ -303,3 +303,22 @@ func BenchmarkDecodeJPEG(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkToNRGBA measures the conversion of a decoder's 4:2:0 output to
+// NRGBA, which every decode pays on all of its pixels.
+func BenchmarkToNRGBA(b *testing.B) {
+	ctx := context.Background()
+	src := image.NewYCbCr(image.Rect(0, 0, 4032, 3024), image.YCbCrSubsampleRatio420)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := range src.Y {
+		src.Y[i] = uint8(rng.Uint32())
+	}
+	for i := range src.Cb {
+		src.Cb[i], src.Cr[i] = uint8(rng.Uint32()), uint8(rng.Uint32())
+	}
+	for b.Loop() {
+		if _, err := toNRGBA(ctx, src); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
