@@ -166,31 +166,34 @@ func PreviewScale(info Info, edge int) int {
 
 // DecodeBytes estimates the most memory, in bytes, that decoding the image
 // info describes holds at once at 1/scale of its size (scale as returned by
-// [PreviewScale]; 1 for [Decode]): the decoder's own buffers, the NRGBA
-// result and the copy EXIF orientation makes. It is an upper bound for the
-// layouts easel sees (JPEG 4:4:4 at worst, 16-bit PNG) and does not count
-// the encoded file, which jpegn copies once more (add its length), or a
-// preview's resampling, which is small next to the decode. Progressive
-// JPEGs hold every DCT coefficient at full size whatever the scale (4 bytes
-// per sample), so for them shrinking on load saves far less. It is meant
-// for admission control: check it against a memory budget before decoding.
+// [PreviewScale] for [DecodePreview]; 1 for [Decode]): the decoder's own
+// buffers, the NRGBA result, and two more buffers of its size for EXIF
+// orientation's copy or a preview's two resampling passes. It is an upper
+// bound for the layouts easel sees (JPEG 4:4:4 at worst, 16-bit PNG) and
+// does not count the encoded file, which jpegn copies once more (add its
+// length). Progressive JPEGs hold every DCT coefficient at full size
+// whatever the scale (4 bytes per sample), so for them shrinking on load
+// saves far less. It is meant for admission control: check it against a
+// memory budget before decoding. Examples: a 48 MP baseline JPEG needs
+// about 730 MB at full size and 46 MB for its 1600 px preview (scale 4).
 func DecodeBytes(info Info, scale int) int64 {
 	w, h := int64(info.Width), int64(info.Height)
+	const nrgba = 3 * 4 // the result and two more of its size
 	switch info.Format {
 	case FormatJPEG:
 		s := int64(max(scale, 1))
 		px := ((w + s - 1) / s) * ((h + s - 1) / s)
-		n := 3*px + 2*4*px // planes (4:4:4), NRGBA and its oriented copy
+		n := (3 + nrgba) * px // decoder planes (4:4:4)
 		if info.Progressive {
 			n += 3 * 4 * w * h // one int32 per sample of three full-size planes
 		}
 		return n
 	case FormatPNG:
-		return (8 + 4) * w * h // 16-bit RGBA as decoded, then NRGBA
+		return (8 + nrgba) * w * h // 16-bit RGBA as decoded
 	case FormatGIF:
-		return (1 + 4) * w * h
-	default: // WebP: YCbCr 4:2:0 with alpha, then NRGBA
-		return (3 + 4) * w * h
+		return (1 + nrgba) * w * h
+	default: // WebP: YCbCr 4:2:0 with alpha
+		return (3 + nrgba) * w * h
 	}
 }
 
