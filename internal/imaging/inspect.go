@@ -100,6 +100,17 @@ func Inspect(data []byte, lim Limits) (Info, error) {
 	return info, nil
 }
 
+// Header does what [Inspect] does short of decoding the pixels: it sniffs
+// the format, reads the header and checks the pixel limit, reading a few
+// kilobytes. It is for sizing a decode with [DecodeBytes] before admitting
+// it; only a decode proves that the pixel data is sound. Errors are *[Error]
+// with Code [CodeEmpty], [CodeUnsupported], [CodeTooManyPixels] or
+// [CodeCorrupt].
+func Header(data []byte, lim Limits) (Info, error) {
+	_, info, err := inspectHeader(data, lim)
+	return info, err
+}
+
 // inspectHeader does everything Inspect does except decoding the pixels.
 func inspectHeader(data []byte, lim Limits) (codec, Info, error) {
 	if len(data) == 0 {

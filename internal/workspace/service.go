@@ -84,6 +84,22 @@ func (s *Service) validate(ctx context.Context, data []byte) (imaging.Info, *ima
 	return info, proxy, err
 }
 
+// ValidateBytes returns how many bytes validating data (Upload, Asset)
+// holds at its peak, from its header alone (imaging.Header; its errors),
+// so that a memory budget can admit the work before it starts. The encoded
+// file, which the decoder copies, is included.
+func (s *Service) ValidateBytes(data []byte) (int64, error) {
+	info, err := imaging.Header(data, s.Limits)
+	if err != nil {
+		return 0, err
+	}
+	scale := 8 // imaging.Inspect's
+	if s.proxies != nil {
+		scale = imaging.PreviewScale(info, s.previewEdge)
+	}
+	return imaging.DecodeBytes(info, scale) + int64(len(data)), nil
+}
+
 // Get returns workspace id; found == false when it does not exist.
 func (s *Service) Get(ctx context.Context, id string) (*Workspace, bool, error) {
 	if !ValidID(id) {
