@@ -70,11 +70,13 @@ func (s *Service) Asset(ctx context.Context, data []byte) (Image, error) {
 	return Image{Digest: d, Width: info.Width, Height: info.Height, Format: info.Format}, nil
 }
 
-// validate checks that data is an image within s.Limits, decoding every
-// pixel (imaging.Inspect). With a renderer attached it decodes the preview
-// proxy instead, in the same single pass, and returns it: a JPEG shrinks on
-// load, so validating a 48 MP photo costs a 1600 px decode, not two full
-// ones (validation, then the first preview).
+// validate checks that data is an image within s.Limits by decoding all of
+// its pixel data (imaging.Inspect, a JPEG at 1/8 scale). With a renderer
+// attached it decodes the preview proxy instead, in the same single pass,
+// and returns it: a JPEG shrinks on load, so validating a 48 MP photo costs
+// a 1600 px decode, and its first preview none (before, both decoded it at
+// full size). Assets' proxies are kept too: they are small, and an asset
+// may become an original.
 func (s *Service) validate(ctx context.Context, data []byte) (imaging.Info, *image.NRGBA, error) {
 	if s.proxies == nil {
 		info, err := imaging.Inspect(data, s.Limits)
