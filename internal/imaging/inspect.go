@@ -35,7 +35,9 @@ type Info struct {
 }
 
 // codec is one decoder, looked up by sniffed format. The table is read-only:
-// the package never touches the global image.RegisterFormat registry.
+// the package never touches the global image.RegisterFormat registry and
+// never decodes through it (jpegn's init registers itself there, as the
+// standard decoders' do; that is the only use of the registry).
 type codec struct {
 	format string
 	config func(io.Reader) (image.Config, error)
