@@ -84,8 +84,11 @@ $(GOLANGCI_LINT):
 	GOBIN=$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
 .PHONY: bench
-bench: $(BENCHSTAT) ## Run every benchmark side by side (about 6 minutes), rewrite BENCHMARKS.md and print the ratios (BENCH_ARGS='-only "blob store"' runs one step and prints it).
+bench: $(BENCHSTAT) ## Run every benchmark side by side (about 7 minutes), rewrite BENCHMARKS.md and print the ratios (BENCH_ARGS='-only "blob store"' runs one step and prints it).
 	bash hack/install-tools.sh gofakes3
+	@# The large-photos step's yardstick is libvips' `vips thumbnail`; only the benchmarks need it.
+	@command -v vips >/dev/null || apt-get install -y -qq --no-install-recommends libvips-tools || \
+		{ echo "make bench needs vips: apt-get install libvips-tools"; exit 1; }
 	$(GO) run ./test/bench/run $(BENCH_ARGS)
 
 $(BENCHSTAT):

@@ -3,8 +3,10 @@ package imaging
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -218,4 +220,105 @@ func heapInUse() uint64 {
 	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
 	metrics.Read(s)
 	return s[0].Value.Uint64() + s[1].Value.Uint64()
+}
+
+// photoJPEG returns a w×h photo-like JPEG at quality 90, 4:2:0 (smooth
+// shading, texture and sensor noise, so it is the size a camera's is),
+// made without photo's per-pixel shapes so that 48 MP takes seconds.
+func photoJPEG(b *testing.B, w, h int) []byte {
+	b.Helper()
+	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for y := range h {
+		fy := float64(y) / float64(h)
+		for x := range w {
+			fx := float64(x) / float64(w)
+			v := 40 + 170*(0.5+0.5*math.Sin(fx*9+fy*4)*math.Cos(fy*6-fx*2)) + 6*math.Sin(float64(x)*0.35+float64(y)*0.21)
+			img.Y[y*img.YStride+x] = clamp8(v + rng.NormFloat64()*5)
+		}
+	}
+	for i := range img.Cb {
+		img.Cb[i], img.Cr[i] = clamp8(128+rng.NormFloat64()*3), clamp8(120+rng.NormFloat64()*3)
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
+		b.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// BenchmarkDecodeJPEG compares the JPEG decoders on a 12 MP and a 48 MP
+// photo: jpegn at scale 1/1, 1/2, 1/4 and 1/8 and image/jpeg (full size
+// only), the decoder alone (native YCbCr out), and the preview paths: the
+// full decode + Preview that easel did before shrink-on-load, and
+// DecodePreview. 48 MP is skipped with -short.
+//
+//	go test -run '^$' -bench 'DecodeJPEG' -benchtime 3x ./internal/imaging/
+func BenchmarkDecodeJPEG(b *testing.B) {
+	ctx := context.Background()
+	for _, size := range []struct {
+		name string
+		w, h int
+	}{{"12MP", 4032, 3024}, {"48MP", 8064, 6048}} {
+		b.Run("size="+size.name, func(b *testing.B) {
+			if size.name == "48MP" && testing.Short() {
+				b.Skip("48 MP with -short")
+			}
+			data := photoJPEG(b, size.w, size.h)
+			b.ReportMetric(float64(len(data))/(1<<20), "jpegMiB")
+			for _, scale := range []int{1, 2, 4, 8} {
+				b.Run(fmt.Sprintf("impl=jpegn/scale=%d", scale), func(b *testing.B) {
+					for b.Loop() {
+						if _, err := jpegnDecode(data, scale); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+			b.Run("impl=image-jpeg/scale=1", func(b *testing.B) {
+				for b.Loop() {
+					if _, err := jpeg.Decode(bytes.NewReader(data)); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("preview=full-decode", func(b *testing.B) {
+				for b.Loop() {
+					img, _, err := Decode(ctx, data, Limits{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := Preview(ctx, img, 1600); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("preview=shrink-on-load", func(b *testing.B) {
+				for b.Loop() {
+					if _, _, err := DecodePreview(ctx, data, Limits{}, 1600); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkToNRGBA measures the conversion of a decoder's 4:2:0 output to
+// NRGBA, which every decode pays on all of its pixels.
+func BenchmarkToNRGBA(b *testing.B) {
+	ctx := context.Background()
+	src := image.NewYCbCr(image.Rect(0, 0, 4032, 3024), image.YCbCrSubsampleRatio420)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := range src.Y {
+		src.Y[i] = uint8(rng.Uint32())
+	}
+	for i := range src.Cb {
+		src.Cb[i], src.Cr[i] = uint8(rng.Uint32()), uint8(rng.Uint32())
+	}
+	for b.Loop() {
+		if _, err := toNRGBA(ctx, src); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

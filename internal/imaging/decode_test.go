@@ -85,7 +85,7 @@ func TestDecodeOrientation6(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info != (Info{"jpeg", 16, 32}) { // the upright size
+	if info != (Info{Format: "jpeg", Width: 16, Height: 32}) { // the upright size
 		t.Errorf("info = %+v", info)
 	}
 	if out.Rect.Dx() != 16 || out.Rect.Dy() != 32 {
@@ -171,5 +171,39 @@ func TestInspectReportsUprightSize(t *testing.T) {
 	}
 	if info.Width != 20 || info.Height != 40 || dinfo != info || img.Rect.Dx() != 20 || img.Rect.Dy() != 40 {
 		t.Errorf("Inspect %dx%d, Decode %+v %v; want 20x40 everywhere", info.Width, info.Height, dinfo, img.Rect)
+	}
+}
+
+// TestYCbCrRowMatchesColor: the fast YCbCr conversion gives exactly
+// color.YCbCrToRGB's pixels for every subsampling and odd origins.
+func TestYCbCrRowMatchesColor(t *testing.T) {
+	t.Parallel()
+	ratios := []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422,
+		image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410}
+	for _, ratio := range ratios {
+		for _, r := range []image.Rectangle{image.Rect(0, 0, 37, 11), image.Rect(3, 5, 40, 16), image.Rect(2, 1, 9, 4)} {
+			src := image.NewYCbCr(r, ratio)
+			seed := uint32(1)
+			next := func() uint8 { seed = seed*1664525 + 1013904223; return uint8(seed >> 24) }
+			for i := range src.Y {
+				src.Y[i] = next()
+			}
+			for i := range src.Cb {
+				src.Cb[i], src.Cr[i] = next(), next()
+			}
+			got, err := toNRGBA(context.Background(), src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for y := r.Min.Y; y < r.Max.Y; y++ {
+				for x := r.Min.X; x < r.Max.X; x++ {
+					c := src.YCbCrAt(x, y)
+					rr, gg, bb := color.YCbCrToRGB(c.Y, c.Cb, c.Cr)
+					if want, px := (color.NRGBA{rr, gg, bb, 255}), got.NRGBAAt(x-r.Min.X, y-r.Min.Y); px != want {
+						t.Fatalf("%v %v: pixel (%d,%d) = %v, want %v", ratio, r, x, y, px, want)
+					}
+				}
+			}
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"image"
 	"testing"
 )
 
@@ -17,6 +18,7 @@ func FuzzInspect(f *testing.F) {
 	f.Add(encodeGIF(f, gradient(8, 6)))
 	f.Add(webp1x1(f))
 	f.Add(pngHeader(100000, 100000))
+	addJPEGFixtures(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		info, err := Inspect(data, fuzzLimits)
 		var e *Error
@@ -29,24 +31,55 @@ func FuzzInspect(f *testing.F) {
 	})
 }
 
+// FuzzDecode checks Decode and DecodePreview (the shrink-on-load path that
+// validates uploads) on the same input: no panic, errors are *Error or a
+// wrapped one, and both agree on the image's Info when they succeed.
 func FuzzDecode(f *testing.F) {
 	f.Add(encodePNG(f, gradient(8, 6)))
 	f.Add(withEXIF(encodeJPEG(f, gradient(8, 6), 80), 6))
 	f.Add(withEXIF(encodeJPEG(f, gradient(5, 3), 80), 7))
 	f.Add(encodeGIF(f, gradient(8, 6)))
 	f.Add(webp1x1(f))
+	f.Add(withEXIF(encodeJPEG(f, gradient(70, 41), 80), 6))
+	addJPEGFixtures(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		img, info, err := Decode(context.Background(), data, fuzzLimits)
-		if err != nil {
+		ctx := context.Background()
+		img, info, err := Decode(ctx, data, fuzzLimits)
+		if err == nil {
+			w, h := img.Rect.Dx(), img.Rect.Dy()
+			if w != info.Width || h != info.Height {
+				t.Fatalf("decoded %d×%d from %+v", w, h, info)
+			}
+		}
+		const edge = 16
+		p, pinfo, perr := DecodePreview(ctx, data, fuzzLimits, edge)
+		if perr != nil {
+			var e *Error
+			if !errors.As(perr, &e) {
+				t.Fatalf("DecodePreview error is not *Error: %v", perr)
+			}
 			return
 		}
-		w, h := img.Rect.Dx(), img.Rect.Dy()
-		same := w == info.Width && h == info.Height
-		swapped := w == info.Height && h == info.Width
-		if !same && !swapped {
-			t.Fatalf("decoded %d×%d from %+v", w, h, info)
+		dw, dh := previewSize(pinfo.Width, pinfo.Height, edge)
+		if p.Rect != image.Rect(0, 0, dw, dh) {
+			t.Fatalf("preview %v of %+v, want %d×%d", p.Rect, pinfo, dw, dh)
+		}
+		if err != nil {
+			// An upload is validated by DecodePreview; an export decodes
+			// at full size, which must then work too.
+			t.Fatalf("DecodePreview accepted what Decode refuses: %v", err)
+		}
+		if pinfo != info {
+			t.Fatalf("DecodePreview info %+v, Decode %+v", pinfo, info)
 		}
 	})
+}
+
+// addJPEGFixtures seeds a fuzz target with every layout in testdata/jpeg.
+func addJPEGFixtures(f *testing.F) {
+	for _, data := range jpegFixtures(f) {
+		f.Add(data)
+	}
 }
 
 func FuzzParseOp(f *testing.F) {

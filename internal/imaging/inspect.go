@@ -29,21 +29,40 @@ type Limits struct {
 type Info struct {
 	Format        string // "jpeg", "png", "gif" or "webp"
 	Width, Height int    // as displayed: after EXIF orientation (a phone photo stored 4000×3000 with orientation 6 is 3000×4000)
+	// Progressive is true for a progressive JPEG, whose decoder holds every
+	// coefficient at full size even when it shrinks on load (see DecodeBytes).
+	Progressive bool
 }
 
 // codec is one decoder, looked up by sniffed format. The table is read-only:
-// the package never touches the global image.RegisterFormat registry.
+// the package never touches the global image.RegisterFormat registry and
+// never decodes through it (jpegn's init registers itself there, as the
+// standard decoders' do; that is the only use of the registry).
 type codec struct {
 	format string
 	config func(io.Reader) (image.Config, error)
-	decode func(io.Reader) (image.Image, error) // GIF: first frame only
+	// decode returns the image as stored at 1/scale of its size (1, 2, 4
+	// or 8) where the format can shrink on load (JPEG), else at full size;
+	// GIF: the first frame only. Errors are *Error with CodeCorrupt.
+	decode func(data []byte, scale int) (image.Image, error)
 }
 
 var codecs = [...]codec{
-	{FormatJPEG, jpeg.DecodeConfig, jpeg.Decode},
-	{FormatPNG, png.DecodeConfig, png.Decode},
-	{FormatGIF, gif.DecodeConfig, gif.Decode},
-	{FormatWebP, webp.DecodeConfig, webp.Decode},
+	{FormatJPEG, jpeg.DecodeConfig, decodeJPEG},
+	{FormatPNG, png.DecodeConfig, fullSize(png.Decode)},
+	{FormatGIF, gif.DecodeConfig, fullSize(gif.Decode)},
+	{FormatWebP, webp.DecodeConfig, fullSize(webp.Decode)},
+}
+
+// fullSize adapts a standard decoder, which has no reduced scale.
+func fullSize(decode func(io.Reader) (image.Image, error)) func([]byte, int) (image.Image, error) {
+	return func(data []byte, _ int) (image.Image, error) {
+		img, err := decode(bytes.NewReader(data))
+		if err != nil {
+			return nil, corrupt(err)
+		}
+		return img, nil
+	}
 }
 
 // sniff identifies the format from magic bytes only.
@@ -64,8 +83,11 @@ func sniff(data []byte) (codec, bool) {
 // Inspect sniffs the format from magic bytes (never trusting a client's
 // Content-Type), reads the header, checks width×height (computed in int64)
 // against lim, and then verifies that the pixel data decodes, so truncated or
-// corrupt uploads are rejected up front. The full decode only happens after
-// the pixel check has passed, so a decompression bomb allocates nothing.
+// corrupt uploads are rejected up front. The decode only happens after the
+// pixel check has passed, so a decompression bomb allocates nothing. A JPEG
+// is decoded at 1/8 scale: every coefficient is still entropy-decoded, so
+// corruption is found, at a 64th of the pixels. [DecodePreview] validates
+// in the same way and keeps the pixels.
 //
 // Errors are *[Error] with Code [CodeEmpty], [CodeUnsupported],
 // [CodeTooManyPixels] or [CodeCorrupt].
@@ -74,10 +96,21 @@ func Inspect(data []byte, lim Limits) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	if _, err := c.decode(bytes.NewReader(data)); err != nil {
-		return Info{}, corrupt(err)
+	if _, err := c.decode(data, jpegScales[0]); err != nil {
+		return Info{}, err
 	}
 	return info, nil
+}
+
+// Header does what [Inspect] does short of decoding the pixels: it sniffs
+// the format, reads the header and checks the pixel limit, reading a few
+// kilobytes. It is for sizing a decode with [DecodeBytes] before admitting
+// it; only a decode proves that the pixel data is sound. Errors are *[Error]
+// with Code [CodeEmpty], [CodeUnsupported], [CodeTooManyPixels] or
+// [CodeCorrupt].
+func Header(data []byte, lim Limits) (Info, error) {
+	_, info, err := inspectHeader(data, lim)
+	return info, err
 }
 
 // inspectHeader does everything Inspect does except decoding the pixels.
@@ -101,7 +134,7 @@ func inspectHeader(data []byte, lim Limits) (codec, Info, error) {
 			"the image is %d×%d pixels (%s MP); the limit is %s MP",
 			cfg.Width, cfg.Height, megapixels(px), megapixels(lim.MaxPixels))
 	}
-	info := Info{Format: c.format, Width: cfg.Width, Height: cfg.Height}
+	info := Info{Format: c.format, Width: cfg.Width, Height: cfg.Height, Progressive: c.format == FormatJPEG && jpegProgressive(data)}
 	if c.format == FormatJPEG && exifOrientation(data) >= 5 {
 		// Orientations 5–8 turn the picture a quarter: the user sees (and
 		// edits) it with width and height swapped.

@@ -21,11 +21,11 @@ func TestInspect(t *testing.T) {
 		code    Code
 		message string
 	}{
-		{name: "png", data: pngData, want: Info{"png", 64, 48}},
-		{name: "jpeg", data: jpegData, want: Info{"jpeg", 64, 48}},
-		{name: "gif", data: gifData, want: Info{"gif", 64, 48}},
-		{name: "webp", data: webpData, want: Info{"webp", 1, 1}},
-		{name: "at the limit", data: pngData, lim: Limits{MaxPixels: 64 * 48}, want: Info{"png", 64, 48}},
+		{name: "png", data: pngData, want: Info{Format: "png", Width: 64, Height: 48}},
+		{name: "jpeg", data: jpegData, want: Info{Format: "jpeg", Width: 64, Height: 48}},
+		{name: "gif", data: gifData, want: Info{Format: "gif", Width: 64, Height: 48}},
+		{name: "webp", data: webpData, want: Info{Format: "webp", Width: 1, Height: 1}},
+		{name: "at the limit", data: pngData, lim: Limits{MaxPixels: 64 * 48}, want: Info{Format: "png", Width: 64, Height: 48}},
 		{name: "empty", data: nil, code: CodeEmpty},
 		{name: "text", data: []byte("<svg xmlns='http://www.w3.org/2000/svg'/>"), code: CodeUnsupported,
 			message: "the file is not a JPEG, PNG, GIF or WebP image"},

@@ -49,9 +49,13 @@ type Renderer struct {
 }
 
 // NewRenderer returns a renderer whose previews have a long edge of at most
-// previewEdge pixels.
+// previewEdge pixels. It also makes svc validate images by decoding this
+// preview and hand it to the renderer, so that an upload followed by its
+// first preview on this replica decodes the photo once.
 func NewRenderer(svc *Service, cache RenderCache, previewEdge int) *Renderer {
-	return &Renderer{svc: svc, cache: cache, previewEdge: previewEdge, proxies: newProxyCache(8)}
+	r := &Renderer{svc: svc, cache: cache, previewEdge: previewEdge, proxies: newProxyCache(8)}
+	svc.proxies, svc.previewEdge = r.proxies, previewEdge
+	return r
 }
 
 // Rendered is an encoded render and its blob digest (a strong ETag).
@@ -141,41 +145,48 @@ func (r *Renderer) render(ctx context.Context, st *State, size, format string, q
 // base returns the image to replay on (the original, or its preview proxy)
 // and the original's size.
 func (r *Renderer) base(ctx context.Context, orig *Image, size string) (*image.NRGBA, image.Point, error) {
+	edge := 0 // full size
 	if size == SizePreview {
 		if p, full, ok := r.proxies.get(orig.Digest); ok {
 			return p, full, nil
 		}
+		edge = r.previewEdge
 	}
-	img, err := r.decode(ctx, orig.Digest)
+	img, full, err := r.decode(ctx, orig.Digest, edge)
 	if err != nil {
 		return nil, image.Point{}, err
 	}
-	full := img.Rect.Size()
-	if size == SizeFull {
-		return img, full, nil
+	if size == SizePreview {
+		r.proxies.put(orig.Digest, img, full)
 	}
-	p, err := imaging.Preview(ctx, img, r.previewEdge)
-	if err != nil {
-		return nil, image.Point{}, err
-	}
-	r.proxies.put(orig.Digest, p, full)
-	return p, full, nil
+	return img, full, nil
 }
 
-func (r *Renderer) decode(ctx context.Context, digest string) (*image.NRGBA, error) {
+// decode returns the image at digest, upright, and its full size: at full
+// size when edge is 0, else as the preview proxy with a long edge of edge,
+// decoded at reduced scale where the format allows (imaging.DecodePreview).
+func (r *Renderer) decode(ctx context.Context, digest string, edge int) (*image.NRGBA, image.Point, error) {
 	data, found, err := r.svc.Blobs.Get(ctx, digest)
 	if err != nil {
-		return nil, err
+		return nil, image.Point{}, err
 	}
 	if !found {
-		return nil, fmt.Errorf("image %s: %w", digest[:12], ErrImageExpired)
+		return nil, image.Point{}, fmt.Errorf("image %s: %w", digest[:12], ErrImageExpired)
+	}
+	if edge > 0 {
+		img, info, err := imaging.DecodePreview(ctx, data, r.svc.Limits, edge)
+		return img, image.Pt(info.Width, info.Height), err
 	}
 	img, _, err := imaging.Decode(ctx, data, r.svc.Limits)
-	return img, err
+	if err != nil {
+		return nil, image.Point{}, err
+	}
+	return img, img.Rect.Size(), nil
 }
 
 func (r *Renderer) resolve(ctx context.Context, digest string) (*image.NRGBA, error) {
-	return r.decode(ctx, digest)
+	img, _, err := r.decode(ctx, digest, 0)
+	return img, err
 }
 
 // ErrImageExpired means a blob the workspace refers to is gone.

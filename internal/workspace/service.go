@@ -3,6 +3,7 @@ package workspace
 import (
 	"context"
 	"fmt"
+	"image"
 	"time"
 
 	"github.com/easelhq/easel/internal/blob"
@@ -19,6 +20,11 @@ type Service struct {
 	Limits     imaging.Limits
 	// TTL is how long a workspace and its blobs live after their last change.
 	TTL time.Duration
+
+	// proxies and previewEdge are set by NewRenderer: validating an image
+	// then decodes its preview proxy, which goes into the renderer's cache.
+	proxies     *proxyCache
+	previewEdge int
 }
 
 // Upload validates data as an image (by content, never by a client's claim),
@@ -50,7 +56,7 @@ func (s *Service) Upload(ctx context.Context, id string, data []byte) (*Workspac
 // Asset validates and stores an image that is not (yet) any workspace's
 // original: a background or an overlay.
 func (s *Service) Asset(ctx context.Context, data []byte) (Image, error) {
-	info, err := imaging.Inspect(data, s.Limits)
+	info, proxy, err := s.validate(ctx, data)
 	if err != nil {
 		return Image{}, err
 	}
@@ -58,7 +64,42 @@ func (s *Service) Asset(ctx context.Context, data []byte) (Image, error) {
 	if err != nil {
 		return Image{}, fmt.Errorf("storing image: %w", err)
 	}
+	if proxy != nil {
+		s.proxies.put(d, proxy, image.Pt(info.Width, info.Height))
+	}
 	return Image{Digest: d, Width: info.Width, Height: info.Height, Format: info.Format}, nil
+}
+
+// validate checks that data is an image within s.Limits by decoding all of
+// its pixel data (imaging.Inspect, a JPEG at 1/8 scale). With a renderer
+// attached it decodes the preview proxy instead, in the same single pass,
+// and returns it: a JPEG shrinks on load, so validating a 48 MP photo costs
+// a 1600 px decode, and its first preview none (before, both decoded it at
+// full size). Assets' proxies are kept too: they are small, and an asset
+// may become an original.
+func (s *Service) validate(ctx context.Context, data []byte) (imaging.Info, *image.NRGBA, error) {
+	if s.proxies == nil {
+		info, err := imaging.Inspect(data, s.Limits)
+		return info, nil, err
+	}
+	proxy, info, err := imaging.DecodePreview(ctx, data, s.Limits, s.previewEdge)
+	return info, proxy, err
+}
+
+// ValidateBytes returns how many bytes validating data (Upload, Asset)
+// holds at its peak, from its header alone (imaging.Header; its errors),
+// so that a memory budget can admit the work before it starts. The encoded
+// file, which the decoder copies, is included.
+func (s *Service) ValidateBytes(data []byte) (int64, error) {
+	info, err := imaging.Header(data, s.Limits)
+	if err != nil {
+		return 0, err
+	}
+	scale := 8 // imaging.Inspect's
+	if s.proxies != nil {
+		scale = imaging.PreviewScale(info, s.previewEdge)
+	}
+	return imaging.DecodeBytes(info, scale) + int64(len(data)), nil
 }
 
 // Get returns workspace id; found == false when it does not exist.

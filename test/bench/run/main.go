@@ -29,6 +29,7 @@ type settings struct {
 	s3server                             string
 	blobUpload, blobUsers, blobViews     int
 	blobRounds                           int
+	largeRounds                          int
 	only                                 string
 }
 
@@ -54,6 +55,7 @@ func main() {
 	flag.IntVar(&s.blobUsers, "blob-users", 8, "users in the blob store step")
 	flag.IntVar(&s.blobViews, "blob-views", 20, "steady-state views per user in the blob store step")
 	flag.IntVar(&s.blobRounds, "blob-rounds", 2, "rounds of the blob store step (each runs both variants)")
+	flag.IntVar(&s.largeRounds, "large-rounds", 3, "rounds of the large photos step (each runs easel and vips)")
 	flag.StringVar(&s.only, "only", "", "run only this step (e.g. \"blob store\") and print its section instead of rewriting the report")
 	flag.Parse()
 
@@ -92,6 +94,7 @@ func run(ctx context.Context, s settings, command string) error {
 		{"end to end", r.e2e},
 		{"image operations", r.imaging},
 		{"blob store", r.blobs},
+		{"large photos", r.largePhotos},
 	}
 	log := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "[%5.0fs] "+format+"\n", append([]any{time.Since(start).Seconds()}, args...)...)

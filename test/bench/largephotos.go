@@ -1,0 +1,193 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/easelhq/easel/internal/cluster"
+)
+
+// LargeRun is what one large-photo measurement found: the time of an
+// upload and of the first preview render, and the peak resident memory
+// (VmHWM) of the process that did the work.
+type LargeRun struct {
+	UploadMs, PreviewMs float64
+	PeakRSS             float64 // bytes
+	IdleRSS             float64 // bytes; easel only: VmHWM once ready, before the upload
+}
+
+// TotalMs is the upload plus the first preview.
+func (r LargeRun) TotalMs() float64 { return r.UploadMs + r.PreviewMs }
+
+// LargePhoto returns the path of a photo-like w×h JPEG at quality 90,
+// made on the first call and cached in dir: smooth gradients and shading
+// with sensor noise and fine texture, so that a 48 MP photo is 10–15 MiB
+// like a phone's. Nothing this size belongs in the repository.
+func LargePhoto(dir string, w, h int) (string, error) {
+	path := filepath.Join(dir, fmt.Sprintf("photo-%dx%d-q90.jpg", w, h))
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	rng := rand.New(rand.NewPCG(uint64(w), uint64(h)))
+	for y := range h {
+		fy := float64(y) / float64(h)
+		for x := range w {
+			fx := float64(x) / float64(w)
+			shade := 0.5 + 0.5*math.Sin(fx*9+fy*4)*math.Cos(fy*6-fx*2)
+			texture := 6 * math.Sin(float64(x)*0.35+float64(y)*0.21) * math.Sin(float64(y)*0.13)
+			img.Y[y*img.YStride+x] = clamp(40 + 170*shade*(0.6+0.4*fy) + texture + rng.NormFloat64()*5)
+		}
+	}
+	cw, ch := (w+1)/2, (h+1)/2
+	for y := range ch {
+		fy := float64(y) / float64(ch)
+		for x := range cw {
+			fx := float64(x) / float64(cw)
+			img.Cb[y*img.CStride+x] = clamp(128 + 40*math.Sin(fx*3+fy) + rng.NormFloat64()*2)
+			img.Cr[y*img.CStride+x] = clamp(128 + 35*math.Cos(fy*4-fx) + rng.NormFloat64()*2)
+		}
+	}
+	tmp, err := os.CreateTemp(dir, "photo-*.tmp")
+	if err != nil {
+		return "", err
+	}
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	err = jpeg.Encode(bw, img, &jpeg.Options{Quality: 90})
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp.Name())
+		return "", fmt.Errorf("making a %d×%d photo: %w", w, h, err)
+	}
+	return path, nil
+}
+
+// EaselLargePhoto starts a fresh `easel serve` (one replica, memory
+// sessions: nothing else in the process) and measures one upload of the
+// photo through the API and the first preview render, then reads the
+// process's peak resident memory. A fresh process per run keeps the
+// high-water mark to this one photo.
+func EaselLargePhoto(ctx context.Context, bin, dir, photo string) (LargeRun, error) {
+	var run LargeRun
+	data, err := os.ReadFile(photo)
+	if err != nil {
+		return run, err
+	}
+	port, err := cluster.FreePort()
+	if err != nil {
+		return run, err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return run, err
+	}
+	logf, err := os.Create(filepath.Join(dir, "easel-"+strconv.Itoa(port)+".log"))
+	if err != nil {
+		return run, err
+	}
+	defer func() { _ = logf.Close() }()
+	cmd := exec.Command(bin, "serve")
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "EASEL_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "EASEL_ADDR="+addr, "EASEL_POD_NAME=large-photos", "EASEL_DRAIN_DELAY=0s")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	proc, err := cluster.StartProcess(cmd)
+	if err != nil {
+		return run, err
+	}
+	defer func() { _ = proc.Stop(syscall.SIGTERM, 5*time.Second) }()
+	base := "http://" + addr
+	hc, err := jarClient()
+	if err != nil {
+		return run, err
+	}
+	var ws struct {
+		CSRF string `json:"csrf_token"`
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if err = get(ctx, hc, base+"/api/v1/workspace", &ws); err == nil {
+			break
+		}
+		if time.Now().After(deadline) || proc.Exited() {
+			return run, fmt.Errorf("easel did not come up: %w\n%s", err, cluster.TailFile(logf.Name(), 2000))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	pid := cmd.Process.Pid
+	if run.IdleRSS, err = peakRSS(pid); err != nil {
+		return run, err
+	}
+	if run.UploadMs, err = timed(func() error { return postImage(ctx, hc, base+"/api/v1/image", ws.CSRF, data) }); err != nil {
+		return run, err
+	}
+	if run.PreviewMs, err = timed(func() error {
+		return get(ctx, hc, base+"/api/v1/workspace/render?size=preview&format=jpeg", nil)
+	}); err != nil {
+		return run, err
+	}
+	run.PeakRSS, err = peakRSS(pid)
+	return run, err
+}
+
+// peakRSS reads VmHWM (the peak resident set) of a live process, in bytes.
+func peakRSS(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) == 3 && f[0] == "VmHWM:" && f[2] == "kB" {
+			kb, err := strconv.ParseFloat(f[1], 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc/" + strconv.Itoa(pid) + "/status")
+}
+
+// VipsThumbnail runs `vips thumbnail photo out.jpg 1600` (libvips'
+// shrink-on-load preview, the yardstick) and returns its wall time and
+// peak resident memory (the child's rusage maxrss). vips is the Debian
+// package libvips-tools.
+func VipsThumbnail(ctx context.Context, vips, dir, photo string, edge int) (LargeRun, error) {
+	out := filepath.Join(dir, "vips-thumbnail.jpg")
+	cmd := exec.CommandContext(ctx, vips, "thumbnail", photo, out, strconv.Itoa(edge))
+	var msg strings.Builder
+	cmd.Stdout, cmd.Stderr = &msg, &msg
+	ms, err := timed(cmd.Run)
+	if err != nil {
+		return LargeRun{}, fmt.Errorf("vips thumbnail: %w: %s", err, msg.String())
+	}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return LargeRun{}, errors.New("vips thumbnail: no rusage")
+	}
+	return LargeRun{PreviewMs: ms, PeakRSS: float64(ru.Maxrss) * 1024}, nil
+}
