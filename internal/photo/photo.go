@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"math"
 	"math/rand/v2"
 )
 
@@ -24,24 +25,26 @@ func JPEG(w, h int, seed uint64, quality int) ([]byte, error) {
 	}
 	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	// A few broad shapes: a light gradient, a bright "sky" band and a
-	// diagonal colour wash whose angle depends on the seed.
-	tilt := rng.IntN(64) + 16
+	// Broad light and shade, fine texture and sensor noise in the luma; two
+	// slow colour washes in the chroma. The seed moves the shapes.
+	p1, p2 := rng.Float64()*2*math.Pi, rng.Float64()*2*math.Pi
 	for y := range h {
+		fy := float64(y) / float64(h)
 		row := img.Y[y*img.YStride : y*img.YStride+w]
-		base := 40 + 150*y/h
 		for x := range row {
-			v := base + 50*((x*tilt/64+y)%w)/w + int(rng.Uint32()%23) - 11 // grain: ±11 levels
-			row[x] = clamp(v)
+			fx := float64(x) / float64(w)
+			shade := 0.5 + 0.5*math.Sin(fx*9+fy*4+p1)*math.Cos(fy*6-fx*2+p2)
+			texture := 6 * math.Sin(float64(x)*0.35+float64(y)*0.21) * math.Sin(float64(y)*0.13)
+			row[x] = clamp(40 + 170*shade*(0.6+0.4*fy) + texture + rng.NormFloat64()*5)
 		}
 	}
 	cw, ch := (w+1)/2, (h+1)/2
 	for y := range ch {
-		cb := img.Cb[y*img.CStride : y*img.CStride+cw]
-		cr := img.Cr[y*img.CStride : y*img.CStride+cw]
-		for x := range cb {
-			cb[x] = clamp(128 + 60*x/cw - 30 + int(rng.Uint32()&7) - 4)
-			cr[x] = clamp(128 + 50*y/ch - 25 + int(rng.Uint32()&7) - 4)
+		fy := float64(y) / float64(ch)
+		for x := range cw {
+			fx := float64(x) / float64(cw)
+			img.Cb[y*img.CStride+x] = clamp(128 + 40*math.Sin(fx*3+fy+p2) + rng.NormFloat64()*2)
+			img.Cr[y*img.CStride+x] = clamp(128 + 35*math.Cos(fy*4-fx+p1) + rng.NormFloat64()*2)
 		}
 	}
 	var buf bytes.Buffer
@@ -70,6 +73,6 @@ func WithComment(data []byte, text string) ([]byte, error) {
 	return append(out, data[2:]...), nil
 }
 
-func clamp(v int) uint8 {
-	return uint8(min(max(v, 0), 255))
+func clamp(v float64) uint8 {
+	return uint8(min(max(math.Round(v), 0), 255))
 }

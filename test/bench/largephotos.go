@@ -1,14 +1,9 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"image"
-	"image/jpeg"
-	"math"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +13,7 @@ import (
 	"time"
 
 	"github.com/easelhq/easel/internal/cluster"
+	"github.com/easelhq/easel/internal/photo"
 )
 
 // LargeRun is what one large-photo measurement found: the time of an
@@ -32,10 +28,10 @@ type LargeRun struct {
 // TotalMs is the upload plus the first preview.
 func (r LargeRun) TotalMs() float64 { return r.UploadMs + r.PreviewMs }
 
-// LargePhoto returns the path of a photo-like w×h JPEG at quality 90,
-// made on the first call and cached in dir: smooth gradients and shading
-// with sensor noise and fine texture, so that a 48 MP photo is 10–15 MiB
-// like a phone's. Nothing this size belongs in the repository.
+// LargePhoto returns the path of a photo-like w×h JPEG at quality 90
+// (internal/photo: a 48 MP one is 10–15 MiB, like a phone's), made on the
+// first call and cached in dir. Nothing this size belongs in the
+// repository.
 func LargePhoto(dir string, w, h int) (string, error) {
 	path := filepath.Join(dir, fmt.Sprintf("photo-%dx%d-q90.jpg", w, h))
 	if _, err := os.Stat(path); err == nil {
@@ -44,35 +40,15 @@ func LargePhoto(dir string, w, h int) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
-	rng := rand.New(rand.NewPCG(uint64(w), uint64(h)))
-	for y := range h {
-		fy := float64(y) / float64(h)
-		for x := range w {
-			fx := float64(x) / float64(w)
-			shade := 0.5 + 0.5*math.Sin(fx*9+fy*4)*math.Cos(fy*6-fx*2)
-			texture := 6 * math.Sin(float64(x)*0.35+float64(y)*0.21) * math.Sin(float64(y)*0.13)
-			img.Y[y*img.YStride+x] = clamp(40 + 170*shade*(0.6+0.4*fy) + texture + rng.NormFloat64()*5)
-		}
-	}
-	cw, ch := (w+1)/2, (h+1)/2
-	for y := range ch {
-		fy := float64(y) / float64(ch)
-		for x := range cw {
-			fx := float64(x) / float64(cw)
-			img.Cb[y*img.CStride+x] = clamp(128 + 40*math.Sin(fx*3+fy) + rng.NormFloat64()*2)
-			img.Cr[y*img.CStride+x] = clamp(128 + 35*math.Cos(fy*4-fx) + rng.NormFloat64()*2)
-		}
+	data, err := photo.JPEG(w, h, uint64(w)<<32|uint64(h), 90)
+	if err != nil {
+		return "", err
 	}
 	tmp, err := os.CreateTemp(dir, "photo-*.tmp")
 	if err != nil {
 		return "", err
 	}
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	err = jpeg.Encode(bw, img, &jpeg.Options{Quality: 90})
-	if err == nil {
-		err = bw.Flush()
-	}
+	_, err = tmp.Write(data)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
