@@ -207,3 +207,34 @@ func TestYCbCrRowMatchesColor(t *testing.T) {
 		}
 	}
 }
+
+// A GIF whose first frame covers part of its logical screen decodes at the
+// screen's size, as Info and browsers say, with the frame in its place and
+// the rest transparent (FuzzDecode found the mismatch).
+func TestDecodeGIFFrameSmallerThanScreen(t *testing.T) {
+	t.Parallel()
+	pal := color.Palette{color.NRGBA{255, 0, 0, 255}, color.NRGBA{0, 0, 255, 255}}
+	frame := image.NewPaletted(image.Rect(2, 3, 6, 5), pal)
+	for i := range frame.Pix {
+		frame.Pix[i] = 1
+	}
+	var buf bytes.Buffer
+	err := gif.EncodeAll(&buf, &gif.GIF{Image: []*image.Paletted{frame}, Delay: []int{0},
+		Config: image.Config{ColorModel: pal, Width: 8, Height: 6}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, info, err := Decode(context.Background(), buf.Bytes(), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Rect != image.Rect(0, 0, 8, 6) || info.Width != 8 || info.Height != 6 {
+		t.Fatalf("decoded %v, info %+v; want the 8×6 screen", img.Rect, info)
+	}
+	if got := img.NRGBAAt(3, 4); got != (color.NRGBA{0, 0, 255, 255}) {
+		t.Errorf("inside the frame: %v, want blue", got)
+	}
+	if got := img.NRGBAAt(0, 0); got.A != 0 {
+		t.Errorf("outside the frame: %v, want transparent", got)
+	}
+}

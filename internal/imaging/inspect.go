@@ -3,6 +3,7 @@ package imaging
 import (
 	"bytes"
 	"image"
+	"image/draw"
 	"image/gif"
 	"image/jpeg"
 	"image/png"
@@ -50,8 +51,31 @@ type codec struct {
 var codecs = [...]codec{
 	{FormatJPEG, jpeg.DecodeConfig, decodeJPEG},
 	{FormatPNG, png.DecodeConfig, fullSize(png.Decode)},
-	{FormatGIF, gif.DecodeConfig, fullSize(gif.Decode)},
+	{FormatGIF, gif.DecodeConfig, decodeGIF},
 	{FormatWebP, webp.DecodeConfig, fullSize(webp.Decode)},
+}
+
+// decodeGIF decodes a GIF's first frame onto its logical screen, as
+// browsers show it: a frame may cover only part of the screen (the rest is
+// transparent), and Info, read from the header, reports the screen's size.
+func decodeGIF(data []byte, _ int) (image.Image, error) {
+	cfg, err := gif.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, corrupt(err)
+	}
+	frame, err := gif.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, corrupt(err)
+	}
+	screen := image.Rect(0, 0, cfg.Width, cfg.Height)
+	if frame.Bounds() == screen {
+		return frame, nil
+	}
+	// image/gif refuses frames that reach outside the screen, so the frame
+	// lies within it.
+	canvas := image.NewNRGBA(screen)
+	draw.Draw(canvas, frame.Bounds(), frame, frame.Bounds().Min, draw.Src)
+	return canvas, nil
 }
 
 // fullSize adapts a standard decoder, which has no reduced scale.
