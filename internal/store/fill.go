@@ -160,8 +160,9 @@ func (w *FillWatcher) Ratio() float64 {
 }
 
 // Check returns a *Full when the store is filled past the high-water mark.
+// A mark of 1 or more never refuses (the gauge is still sampled).
 func (w *FillWatcher) Check(op string) error {
-	if w.Ratio() >= w.high {
+	if w.high < 1 && w.Ratio() >= w.high {
 		return &Full{Op: op}
 	}
 	return nil
