@@ -1,12 +1,18 @@
 package server
 
 import (
+	"bytes"
+	"context"
+	"io"
 	"math/rand/v2"
+	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/easelhq/easel/internal/config"
 	"github.com/easelhq/easel/internal/testutil"
 )
 
@@ -150,4 +156,51 @@ func TestUploadLimitMemoryStore(t *testing.T) {
 		}
 	}
 	wantLimited(t, apiUpload(t, nil, srv, testPNG(t, 8, 8, 3), nil), 30, "2 uploads a minute from your address")
+}
+
+// TestRefusalsConformToSpec: the 429 and 507 answers of the upload and
+// asset operations are what openapi.yaml says (problem+json, Retry-After).
+func TestRefusalsConformToSpec(t *testing.T) {
+	t.Parallel()
+	router := specRouter(t)
+	addr, _ := testutil.StartRedis(t)
+	env := limitEnv(redisEnv(addr), map[string]string{"EASEL_UPLOADS_PER_MINUTE": "1", "EASEL_STORE_SAMPLE_INTERVAL": "100ms"})
+	srv := newReplica(t, "r1", env).URL
+	a := newAPIClient(t, router, srv)
+	upload := func(path, field string) int {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		fw, _ := mw.CreateFormFile(field, "photo.png")
+		_, _ = fw.Write(testPNG(t, 8, 8, 1))
+		_ = mw.Close()
+		raw := buf.Bytes()
+		req, _ := http.NewRequest(http.MethodPost, srv+path, bytes.NewReader(raw))
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("X-CSRF-Token", a.csrf)
+		res, err := a.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = res.Body.Close() }()
+		out, _ := io.ReadAll(res.Body)
+		a.validate(req, raw, res, out)
+		return res.StatusCode
+	}
+	if got := upload("/api/v1/image", "image"); got != http.StatusCreated {
+		t.Fatalf("first upload: %d", got)
+	}
+	if got := upload("/api/v1/assets", "image"); got != http.StatusTooManyRequests {
+		t.Fatalf("second upload in a minute, limit 1: %d", got)
+	}
+	rc := testutil.OpenRedis(t, config.Redis{URL: "redis://" + addr})
+	if err := rc.ConfigSet(context.Background(), "maxmemory", "1mb").Err(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // a sample or two
+	if got := upload("/api/v1/image", "image"); got != http.StatusInsufficientStorage {
+		t.Fatalf("upload with the store past its mark: %d", got)
+	}
+	if status, _ := a.call(http.MethodPost, "/api/v1/workspace/edits", map[string]any{"op": "rotate", "angle": 90}); status != http.StatusOK {
+		t.Errorf("an edit of existing work with the store full: %d", status)
+	}
 }
