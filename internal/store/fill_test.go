@@ -85,3 +85,32 @@ func TestUnavailableMapsOOM(t *testing.T) {
 		t.Errorf("a connection error became %v", got)
 	}
 }
+
+// TestFillWatcherModes: the watcher samples the primary Sentinel names and
+// every master of a Redis Cluster, through the client store.Open builds.
+func TestFillWatcherModes(t *testing.T) {
+	t.Parallel()
+	for _, mode := range testutil.RedisModes() {
+		t.Run(mode.Name, func(t *testing.T) {
+			ctx := context.Background()
+			client := testutil.OpenRedis(t, mode.Start(t))
+			set := func(ctx context.Context, c *redis.Client) error { return c.ConfigSet(ctx, "maxmemory", "64mb").Err() }
+			var err error
+			if cc, ok := client.(*redis.ClusterClient); ok {
+				err = cc.ForEachMaster(ctx, set)
+			} else {
+				err = set(ctx, client.(*redis.Client))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := store.NewFillWatcher(client, 0.85, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+			if err := w.Sample(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if r := w.Ratio(); r <= 0 || r >= 0.5 {
+				t.Errorf("ratio %v, want a small positive fraction of 64 MiB", r)
+			}
+		})
+	}
+}
