@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/easelhq/easel/internal/config"
 	"github.com/easelhq/easel/internal/testutil"
 	"github.com/redis/go-redis/v9"
 )
@@ -112,8 +111,7 @@ func TestRedisModes(t *testing.T) {
 	t.Parallel()
 	for _, mode := range testutil.RedisModes() {
 		t.Run(mode.Name, func(t *testing.T) {
-			var cfg config.Redis = mode.Start(t)
-			client := testutil.OpenRedis(t, cfg)
+			client := testutil.OpenRedis(t, mode.Start(t))
 			testLimiterConformance(t, func(t *testing.T) fixture {
 				return fixture{limiter: NewRedis(client, "test:"+t.Name()), wait: time.Sleep}
 			})
