@@ -33,10 +33,10 @@ type limitFlags struct {
 
 func defineLimitFlags(fs *flag.FlagSet) *limitFlags {
 	l := &limitFlags{bytesPerHour: 2 << 30, sessionBytesPerHour: 512 << 20}
-	fs.IntVar(&l.uploadsPerMin, "uploads-per-minute", 30, "uploads (images, assets, composites with an upload) a minute per client `address`, shared by all replicas; 0 disables")
-	fs.Var(&l.bytesPerHour, "upload-bytes-per-hour", "upload `size` an hour per client address (e.g. 2GiB), shared by all replicas; 0 disables")
-	fs.IntVar(&l.sessionUploadsPerMin, "session-uploads-per-minute", 10, "uploads a minute per `session`; 0 disables")
-	fs.Var(&l.sessionBytesPerHour, "session-upload-bytes-per-hour", "upload `size` an hour per session (e.g. 512MiB); 0 disables")
+	fs.IntVar(&l.uploadsPerMin, "uploads-per-minute", 30, "`count` of uploads (images, assets, composites with an upload) a minute per client address (as --trusted-proxies report it), shared by all replicas; 0 disables")
+	fs.Var(&l.bytesPerHour, "upload-bytes-per-hour", "upload bytes an hour per client address (a `size`, e.g. 2GiB), shared by all replicas; 0 disables")
+	fs.IntVar(&l.sessionUploadsPerMin, "session-uploads-per-minute", 10, "`count` of uploads a minute per session; 0 disables")
+	fs.Var(&l.sessionBytesPerHour, "session-upload-bytes-per-hour", "upload bytes an hour per session (a `size`, e.g. 512MiB); 0 disables")
 	fs.Float64Var(&l.highWater, "store-high-water", 0.85, "`fraction` of Redis' maxmemory past which new uploads, assets and composites are refused (507) so that existing users' edits and renders still fit; 1 disables (with maxmemory 0 the guard is off anyway)")
 	fs.DurationVar(&l.sampleEvery, "store-sample-interval", time.Second, "how often each replica reads Redis' INFO memory for --store-high-water")
 	return l
