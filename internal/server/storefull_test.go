@@ -198,3 +198,23 @@ func len2(m map[int]int) int {
 	}
 	return n
 }
+
+// TestFloodEvictsWithoutGuard is the control: with the guard off
+// (--store-high-water 1) the same flood on volatile-lru is all answered
+// 201 and Redis evicts keys, A's workspace among them, as issue #22
+// measured. Were this to pass without eviction, TestStoreFullGuard would
+// prove nothing.
+func TestFloodEvictsWithoutGuard(t *testing.T) {
+	addr, rc := floodRedis(t, "volatile-lru")
+	env := redisEnv(addr)
+	env["EASEL_MAX_UPLOAD_BYTES"], env["EASEL_STORE_HIGH_WATER"] = "4MiB", "1"
+	r1, r2 := newReplica(t, "r1", env), newReplica(t, "r2", env)
+	a, _, want := userA(t, r1.URL)
+	answers, offered := flood(t, r2.URL, 1, 3*64<<20)
+	n := evicted(t, rc)
+	got, p := a.apiCall(http.MethodGet, r1.URL+"/api/v1/workspace", "", "")
+	t.Logf("unguarded flood: %d MiB offered, answers %v, evicted_keys %d; A's workspace: %d %s", offered>>20, answers, n, p.status, got)
+	if n == 0 || got.String() == want.String() {
+		t.Errorf("without the guard nothing was evicted (%d) or A's workspace survived: the flood is too small to test the guard", n)
+	}
+}
