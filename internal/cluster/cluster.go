@@ -118,6 +118,11 @@ func (c *Cluster) start(ctx context.Context) error {
 		"EASEL_SHUTDOWN_TIMEOUT": c.opts.ShutdownTimeout.String(),
 		"EASEL_TRUSTED_PROXIES":  "127.0.0.0/8",
 		"EASEL_LOG_FORMAT":       "json",
+		// The probe and the benchmarks are one client (one address) playing
+		// many users: per-client upload limits would refuse them. Options.Env
+		// can turn them back on.
+		"EASEL_UPLOADS_PER_MINUTE": "0", "EASEL_UPLOAD_BYTES_PER_HOUR": "0",
+		"EASEL_SESSION_UPLOADS_PER_MINUTE": "0", "EASEL_SESSION_UPLOAD_BYTES_PER_HOUR": "0",
 	}
 	if c.opts.Store == StoreRedis {
 		dir := filepath.Join(c.opts.Dir, "redis")

@@ -51,6 +51,7 @@ type Config struct {
 	Redis   Redis
 	Upload  Upload
 	Blobs   Blobs
+	Limits  Limits
 
 	BlobCacheBytes int64
 	PreviewEdge    int

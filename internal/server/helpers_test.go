@@ -33,6 +33,10 @@ func newReplica(t *testing.T, name string, env map[string]string) *httptest.Serv
 	base := map[string]string{
 		"EASEL_POD_NAME": name, "EASEL_LOG_LEVEL": "error", "EASEL_MAX_UPLOAD_BYTES": "1MiB",
 		"EASEL_MAX_UPLOAD_PIXELS": "4000000",
+		// Tests upload far faster than a person: the upload budgets are
+		// off unless a test (limits_test.go) turns them on.
+		"EASEL_UPLOADS_PER_MINUTE": "0", "EASEL_UPLOAD_BYTES_PER_HOUR": "0",
+		"EASEL_SESSION_UPLOADS_PER_MINUTE": "0", "EASEL_SESSION_UPLOAD_BYTES_PER_HOUR": "0",
 	}
 	for k, v := range env {
 		base[k] = v

@@ -19,6 +19,8 @@ type metrics struct {
 	state     *prometheus.CounterVec
 	redisRTs  *prometheus.CounterVec
 	guards    *prometheus.CounterVec
+	refusals  *prometheus.CounterVec
+	storeFill prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -53,8 +55,17 @@ func newMetrics() *metrics {
 			Name: "easel_session_copy_total",
 			Help: "Requests that started from this replica's copy of their session, checked by their first workspace command, by outcome: confirmed (Redis held the copy), newer (Redis held a newer state with the same values, or a page view went on with what Redis holds), refused (the session ended or changed: nothing was done, 409 or a new session), unchecked (the request sent nothing that needed the session, such as a refused form).",
 		}, []string{"result"}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "easel_refusals_total",
+			Help: "Requests refused to protect the shared store, by reason: rate_uploads (a client over its uploads a minute, 429), rate_bytes (over its upload bytes an hour, 429), store_full (the store past its high-water mark, or Redis refusing a write at maxmemory: 507).",
+		}, []string{"reason"}),
+		storeFill: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "easel_store_fill_ratio",
+			Help: "used_memory / maxmemory of the fullest Redis primary at the last sample (0 when maxmemory is 0 or with the memory store); new uploads are refused from --store-high-water on.",
+		}),
 	}
 	m.registry.MustRegister(m.requests, m.durations, m.sessions, m.storeOps, m.blobCache, m.state, m.redisRTs, m.guards,
+		m.refusals, m.storeFill,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

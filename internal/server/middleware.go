@@ -76,6 +76,9 @@ func (s *Server) observe(c *gin.Context) {
 	code := c.Writer.Status()
 	s.metrics.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(code)).Inc()
 	s.metrics.durations.WithLabelValues(route).Observe(d.Seconds())
+	if code == http.StatusInsufficientStorage && !c.GetBool(refusalCounted) {
+		s.metrics.refusals.WithLabelValues("store_full").Inc() // Redis refused a write at maxmemory
+	}
 	if route == "/healthz" || route == "/readyz" || route == "/metrics" {
 		return // probes and scrapes would drown the log
 	}

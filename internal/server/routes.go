@@ -5,6 +5,7 @@ import (
 
 	"github.com/easelhq/easel/api"
 	eapi "github.com/easelhq/easel/internal/api"
+	"github.com/easelhq/easel/internal/problem"
 	"github.com/easelhq/easel/internal/session"
 	"github.com/easelhq/easel/internal/upload"
 	"github.com/easelhq/easel/internal/web"
@@ -55,25 +56,25 @@ func (s *Server) routes() (*gin.Engine, error) {
 	// Session routes: the session is loaded before the handler runs.
 	st := r.Group("/", session.Middleware(s.sessions, s.cfg.Session.CookieName, s.sessionUnavailable), s.sessionHeader)
 	st.GET("/", pages.Index)
-	st.POST("/image", uploadLimit, pages.Upload)
+	st.POST("/image", uploadLimit, s.admit(admitUpload, pages.Refuse("/")), pages.Upload)
 	st.GET("/image", pages.Editor)
 	st.POST("/image/edits", smallBody, pages.Edit)
 	st.POST("/image/undo", smallBody, pages.Move(workspace.Undo))
 	st.POST("/image/redo", smallBody, pages.Move(workspace.Redo))
 	st.POST("/image/reset", smallBody, pages.Move(workspace.Reset))
-	st.POST("/image/composite", uploadLimit, pages.Composite)
+	st.POST("/image/composite", uploadLimit, s.admit(admitUpload, pages.Refuse("/image")), pages.Composite)
 	st.GET("/jobs/:id", pages.Job)
 
 	v1 := st.Group("/api/v1", rest.CSRF)
 	v1.GET("/workspace", rest.Workspace)
-	v1.POST("/image", uploadLimit, rest.Upload)
+	v1.POST("/image", uploadLimit, s.admit(admitUpload, problem.Write), rest.Upload)
 	v1.POST("/workspace/edits", smallBody, rest.Edit)
 	v1.POST("/workspace/undo", smallBody, rest.Move(workspace.Undo))
 	v1.POST("/workspace/redo", smallBody, rest.Move(workspace.Redo))
 	v1.POST("/workspace/reset", smallBody, rest.Move(workspace.Reset))
 	v1.GET("/workspace/render", rest.Render)
-	v1.POST("/assets", uploadLimit, rest.Asset)
-	v1.POST("/workspace/composite", smallBody, rest.Composite)
+	v1.POST("/assets", uploadLimit, s.admit(admitUpload, problem.Write), rest.Asset)
+	v1.POST("/workspace/composite", smallBody, s.admit(admitState, problem.Write), rest.Composite)
 	v1.GET("/jobs/:id", rest.Job)
 	return r, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/easelhq/easel/internal/compose"
 	"github.com/easelhq/easel/internal/config"
 	"github.com/easelhq/easel/internal/imaging"
+	"github.com/easelhq/easel/internal/quota"
 	"github.com/easelhq/easel/internal/session"
 	"github.com/easelhq/easel/internal/store"
 	"github.com/easelhq/easel/internal/workspace"
@@ -47,6 +48,10 @@ type Server struct {
 	s3       *blob.S3        // nil unless --blob-store s3: its sweeper runs in Start
 	presign  *blob.Presigner // nil unless --s3-presign
 	closers  []func() error
+	// fill watches the store's memory (nil with the memory store);
+	// uploads holds the per-client upload budgets.
+	fill     *store.FillWatcher
+	uploads  *quota.Uploads
 	draining atomic.Bool
 }
 
@@ -60,6 +65,7 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		workspaces workspace.Store
 		renders    workspace.RenderCache
 		jobs       compose.JobStore
+		limiter    quota.Limiter
 		keys       = cfg.Session.Keys
 		guardKey   func(id string) string
 	)
@@ -94,7 +100,17 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		workspaces = workspace.NewRedis(client, cfg.Redis.Prefix, cfg.Session.Lifetime)
 		renders = workspace.NewRedisRenderCache(client, cfg.Redis.Prefix, cfg.Session.Lifetime)
 		jobs = compose.NewRedisJobs(client, cfg.Redis.Prefix, cfg.Session.Lifetime)
+		limiter = quota.NewRedis(client, cfg.Redis.Prefix)
+		// The fill samples use a connection of their own: they are not a
+		// request's round trips, and must not queue behind requests.
+		sampler, err := store.Open(cfg.Redis)
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, sampler.Close)
+		s.fill = store.NewFillWatcher(sampler, cfg.Limits.StoreHighWater, log, s.metrics.storeFill.Set)
 	default:
+		limiter = quota.NewMemory(time.Now)
 		backend = session.NewMemory()
 		blobs = blob.NewMemory()
 		workspaces = workspace.NewMemory(cfg.Session.Lifetime)
@@ -136,6 +152,10 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 			return nil, err
 		}
 	}
+	s.uploads = quota.NewUploads(limiter, quota.UploadLimits{
+		PerMinute: cfg.Limits.UploadsPerMinute, BytesPerHour: cfg.Limits.UploadBytesPerHour,
+		SessionPerMinute: cfg.Limits.SessionUploadsPerMinute, SessionBytesHour: cfg.Limits.SessionUploadBytesPerHour,
+	})
 	sessions, err := session.NewStore(timedBackend{Backend: backend, observe: s.metrics.observeStore}, opts)
 	if err != nil {
 		return nil, err
@@ -158,10 +178,14 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 // Handler returns the HTTP handler, for tests and embedding.
 func (s *Server) Handler() http.Handler { return s.engine }
 
-// Start runs this replica's background work (the composite job runner)
-// until ctx ends. Run calls it; tests that use Handler call it themselves.
+// Start runs this replica's background work (the composite job runner,
+// the store's fill sampler) until ctx ends. Run calls it; tests that use
+// Handler call it themselves.
 func (s *Server) Start(ctx context.Context) {
 	s.composer.Start(ctx)
+	if s.fill != nil {
+		go s.fill.Run(ctx, s.cfg.Limits.StoreSampleEvery)
+	}
 	if s.s3 != nil {
 		go s.s3.RunSweeper(ctx, s.cfg.Blobs.S3.SweepEvery, s.log)
 	}

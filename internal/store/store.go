@@ -23,8 +23,14 @@ import (
 // Retry-After hint; it never means "not found".
 var ErrUnavailable = errors.New("shared state unavailable")
 
-// Unavailable wraps err so that errors.Is(err, ErrUnavailable) holds.
+// Unavailable wraps err so that errors.Is(err, ErrUnavailable) holds. It is
+// where every store failure is classified: Redis' OOM answer (a write at
+// maxmemory under the noeviction policy) is no outage but a full store,
+// and becomes a *Full (507 with a retry hint) instead.
 func Unavailable(op string, err error) error {
+	if IsOOM(err) {
+		return &Full{Op: op, Cause: err}
+	}
 	return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
 }
 

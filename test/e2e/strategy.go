@@ -100,6 +100,11 @@ func (s Strategy) Values(ingress, repo, tag, redisImage string) map[string]any {
 		"session":      map[string]any{"store": s.Store},
 		"redis":        redis,
 		"affinity":     map[string]any{"mode": s.Affinity, "provider": provider},
+		// The probe is one client (one address) playing many users: the
+		// per-client upload limits would refuse it, and are not what this
+		// suite measures (internal/server/limits_test.go does).
+		"config": map[string]any{"uploadsPerMinute": 0, "uploadBytesPerHour": "0",
+			"sessionUploadsPerMinute": 0, "sessionUploadBytesPerHour": "0"},
 		"ingress": map[string]any{
 			"enabled":   true,
 			"className": class,

@@ -158,6 +158,11 @@ EASEL_SHUTDOWN_TIMEOUT: {{ printf "%ds" (.Values.shutdown.timeoutSeconds | int) 
 {{- with .Values.config.trustedProxies }}
 EASEL_TRUSTED_PROXIES: {{ join "," . | quote }}
 {{- end }}
+EASEL_UPLOADS_PER_MINUTE: {{ .Values.config.uploadsPerMinute | int64 | quote }}
+EASEL_UPLOAD_BYTES_PER_HOUR: {{ .Values.config.uploadBytesPerHour | toString | quote }}
+EASEL_SESSION_UPLOADS_PER_MINUTE: {{ .Values.config.sessionUploadsPerMinute | int64 | quote }}
+EASEL_SESSION_UPLOAD_BYTES_PER_HOUR: {{ .Values.config.sessionUploadBytesPerHour | toString | quote }}
+EASEL_STORE_HIGH_WATER: {{ .Values.config.storeHighWater | toString | quote }}
 {{- with .Values.blobs.store }}
 EASEL_BLOB_STORE: {{ . | quote }}
 {{- end }}
