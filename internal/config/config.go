@@ -51,6 +51,7 @@ type Config struct {
 	Redis   Redis
 	Upload  Upload
 	Blobs   Blobs
+	Memory  Memory
 
 	BlobCacheBytes int64
 	PreviewEdge    int

@@ -34,6 +34,7 @@ type rawFlags struct {
 	composeLease, composeHeartbeat         time.Duration
 	composePoll                            time.Duration
 	blobs                                  *blobFlags
+	memory                                 *memoryFlags
 }
 
 func defineFlags(fs *flag.FlagSet) *rawFlags {
@@ -81,6 +82,7 @@ func defineFlags(fs *flag.FlagSet) *rawFlags {
 	fs.DurationVar(&r.composePoll, "compose-poll", time.Second, "how often an idle replica looks for queued jobs")
 	fs.IntVar(&r.composeAttempts, "compose-max-attempts", 3, "claims a job gets before an interrupted job is failed instead of retried")
 	r.blobs = defineBlobFlags(fs)
+	r.memory = defineMemoryFlags(fs)
 	return r
 }
 
@@ -154,6 +156,9 @@ func (r *rawFlags) build() (*Config, error) {
 	}
 	var err error
 	if c.Blobs, err = r.blobs.build(r.store); err != nil {
+		return nil, err
+	}
+	if c.Memory, err = r.memory.build(); err != nil {
 		return nil, err
 	}
 	return c, nil
