@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/easelhq/easel/internal/blob"
+	"github.com/easelhq/easel/internal/budget"
 	"github.com/easelhq/easel/internal/imaging"
 	"github.com/easelhq/easel/internal/store"
 )
@@ -19,6 +20,10 @@ type Service struct {
 	Limits     imaging.Limits
 	// TTL is how long a workspace and its blobs live after their last change.
 	TTL time.Duration
+	// Budget admits every decode, render and export by the memory it will
+	// hold (see estimate.go); a refusal is a *budget.Busy (503). nil
+	// admits everything.
+	Budget *budget.Budget
 }
 
 // Upload validates data as an image (by content, never by a client's claim),
@@ -49,8 +54,12 @@ func (s *Service) Upload(ctx context.Context, id string, data []byte) (*Workspac
 
 // Asset validates and stores an image that is not (yet) any workspace's
 // original: a background or an overlay.
+//
+// Validating decodes the pixels, so it is admitted against the memory
+// budget first (sized from the header): a busy replica answers a
+// *budget.Busy and stores nothing.
 func (s *Service) Asset(ctx context.Context, data []byte) (Image, error) {
-	info, err := imaging.Inspect(data, s.Limits)
+	info, err := s.inspect(ctx, data)
 	if err != nil {
 		return Image{}, err
 	}
@@ -67,4 +76,18 @@ func (s *Service) Get(ctx context.Context, id string) (*Workspace, bool, error) 
 		return nil, false, nil
 	}
 	return s.Workspaces.Get(ctx, id)
+}
+
+// inspect is imaging.Inspect under the memory budget.
+func (s *Service) inspect(ctx context.Context, data []byte) (imaging.Info, error) {
+	head, err := imaging.Header(data, s.Limits)
+	if err != nil {
+		return imaging.Info{}, err
+	}
+	release, err := s.Budget.Acquire(ctx, inspectBytes(head))
+	if err != nil {
+		return imaging.Info{}, err
+	}
+	defer release()
+	return imaging.Inspect(data, s.Limits)
 }
