@@ -70,8 +70,12 @@ func New(capacity int64, maxQueue int, wait time.Duration, obs Observer) (*Budge
 // without waiting; when the wait deadline passes first, a *Busy with reason
 // [ReasonDeadline]. When ctx ends first, ctx's error. In every error case
 // nothing is held and release is nil.
+//
+// Inside a context marked by [Covered] Acquire admits at once: the work
+// that marked it holds a reservation that covers this one too, and
+// waiting for more could wait for itself.
 func (b *Budget) Acquire(ctx context.Context, n int64) (release func(), err error) {
-	if b == nil || n <= 0 {
+	if b == nil || n <= 0 || ctx.Value(coveredKey{}) != nil {
 		return func() {}, nil
 	}
 	n = min(n, b.capacity)
@@ -108,6 +112,34 @@ func (b *Budget) Acquire(ctx context.Context, n int64) (release func(), err erro
 		b.obs.Waited(time.Since(start))
 	}
 	return b.admitted(n), nil
+}
+
+// Await is Acquire for background work that no client waits on (a
+// composite job): a refusal is not returned but retried after its
+// RetryAfter, until the bytes are admitted or ctx ends (ctx's error).
+func (b *Budget) Await(ctx context.Context, n int64) (release func(), err error) {
+	for {
+		release, err := b.Acquire(ctx, n)
+		var busy *Busy
+		if !errors.As(err, &busy) {
+			return release, err
+		}
+		t := time.NewTimer(busy.After)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+type coveredKey struct{}
+
+// Covered marks ctx as running under a reservation that already covers
+// everything the work inside it admits: Acquire with it admits at once.
+func Covered(ctx context.Context) context.Context {
+	return context.WithValue(ctx, coveredKey{}, true)
 }
 
 func (b *Budget) admitted(n int64) func() {

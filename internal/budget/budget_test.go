@@ -231,3 +231,42 @@ func TestNewValidates(t *testing.T) {
 		}
 	}
 }
+
+func TestCoveredAndAwait(t *testing.T) {
+	t.Parallel()
+	b, c := newBudget(t, 10, 0, 20*time.Millisecond)
+	outer, err := b.Acquire(context.Background(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Work inside a covered context is not admitted again: it would wait
+	// for its own reservation.
+	inner, err := b.Acquire(Covered(context.Background()), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner()
+	got := make(chan error)
+	go func() {
+		r, err := b.Await(context.Background(), 4)
+		if err == nil {
+			r()
+		}
+		got <- err
+	}()
+	time.Sleep(30 * time.Millisecond) // refused at least once (queue 0)
+	outer()
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	if c.refused[ReasonQueueFull] == 0 || b.InUse() != 0 {
+		t.Fatalf("refused %v, in use %d", c.refused, b.InUse())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	hold, _ := b.Acquire(context.Background(), 10)
+	defer hold()
+	cancel()
+	if _, err := b.Await(ctx, 1); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Await on a cancelled ctx = %v", err)
+	}
+}
