@@ -44,11 +44,14 @@ func (h *Handler) compositeRequest(c *gin.Context) (compose.Request, error) {
 	var file []byte
 	var haveFile bool
 	var err error
+	release := func() {}
+	defer func() { release() }()
+	uploads := upload.Reader{Max: h.maxUpload, Budget: h.svc.Budget}
 	switch r.FormValue("mode") {
 	case compose.ModeReplaceBackground:
-		file, haveFile, err = upload.ReadOptional(r, "background", h.maxUpload)
+		file, haveFile, release, err = uploads.ReadOptional(r, "background")
 	case compose.ModeOverlay:
-		file, err = upload.Read(r, "overlay", h.maxUpload)
+		file, release, err = uploads.Read(r, "overlay")
 		haveFile = err == nil
 	default:
 		err = r.ParseMultipartForm(1 << 20)
