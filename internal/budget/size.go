@@ -73,3 +73,25 @@ func SetGoMemLimit(lim Limit, log *slog.Logger) (int64, error) {
 func Derive(lim, cacheBytes int64) int64 {
 	return max(MinCapacity, int64(float64(lim)*Fraction)-Reserve-cacheBytes)
 }
+
+// Configure sizes this process at start: it detects the memory limit, sets
+// GOMEMLIMIT from it, and returns the budget's capacity (override when it
+// is not 0, else [Derive] of the limit and the blob cache's size). It logs
+// the limit, GOMEMLIMIT and the budget.
+func Configure(override, blobCache int64, log *slog.Logger) (int64, error) {
+	lim, err := DetectLimit()
+	if err != nil {
+		return 0, err
+	}
+	goLimit, err := SetGoMemLimit(lim, log)
+	if err != nil {
+		return 0, err
+	}
+	capacity, source := override, "setting"
+	if capacity == 0 {
+		capacity, source = Derive(lim.Bytes, blobCache), "derived"
+	}
+	log.Info("memory", "limit_bytes", lim.Bytes, "limit_source", lim.Source, "gomemlimit_bytes", goLimit,
+		"budget_bytes", capacity, "budget_source", source)
+	return capacity, nil
+}
