@@ -90,8 +90,7 @@ func (h *Handler) CSRF(c *gin.Context) {
 
 // Upload stores the image in field "image" as the session's original.
 func (h *Handler) Upload(c *gin.Context) {
-	data, release, err := h.uploads().Read(c.Request, "image")
-	defer release()
+	data, err := h.uploads().Read(c.Request, "image")
 	if err != nil {
 		problem.Write(c, err)
 		return

@@ -15,8 +15,7 @@ import (
 // Asset stores an image to use as a background or an overlay (multipart
 // field "image", validated like uploads) and answers its digest.
 func (h *Handler) Asset(c *gin.Context) {
-	data, release, err := h.uploads().Read(c.Request, "image")
-	defer release()
+	data, err := h.uploads().Read(c.Request, "image")
 	if err != nil {
 		problem.Write(c, err)
 		return

@@ -28,61 +28,42 @@ type Reader struct {
 	Budget Admitter // nil: no budget
 }
 
-// Read is [Read] under r's memory budget: the body is admitted before it
-// is read (its declared length, else the limit, twice: the parsed form and
-// the copy returned), and half of that is given back once the form's copy
-// is dropped. The caller holds the returned bytes' reservation until
-// release, which is never nil and may be called more than once. A busy
-// replica's refusal (a problem.Refusal) reads nothing.
-func (rd Reader) Read(r *http.Request, field string) (data []byte, release func(), err error) {
-	data, _, release, err = rd.read(r, field, false)
-	return data, release, err
+// Read is [Read] under r's memory budget: while the body is parsed it is
+// held twice (the parsed form and the copy returned), so twice its
+// declared length (else the limit) is admitted before it is read, and
+// given back once Read returns. The caller's next step admits the bytes it
+// keeps together with its own work (workspace.Service.Upload does), and
+// must not be holding this reservation then: one request never holds one
+// reservation while it waits for another, or it could wait for itself. A
+// busy replica's refusal (a problem.Refusal) reads nothing.
+func (rd Reader) Read(r *http.Request, field string) ([]byte, error) {
+	release, err := rd.admit(r)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return Read(r, field, rd.Max)
 }
 
 // ReadOptional is [ReadOptional] under the memory budget, as [Reader.Read].
-func (rd Reader) ReadOptional(r *http.Request, field string) (data []byte, found bool, release func(), err error) {
-	return rd.read(r, field, true)
+func (rd Reader) ReadOptional(r *http.Request, field string) (data []byte, found bool, err error) {
+	release, err := rd.admit(r)
+	if err != nil {
+		return nil, false, err
+	}
+	defer release()
+	return ReadOptional(r, field, rd.Max)
 }
 
-func (rd Reader) read(r *http.Request, field string, optional bool) ([]byte, bool, func(), error) {
-	noop := func() {}
+func (rd Reader) admit(r *http.Request) (func(), error) {
 	n := rd.Max + Overhead
 	if r.ContentLength > 0 && r.ContentLength < n {
 		n = r.ContentLength
 	}
 	if r.ContentLength > rd.Max+Overhead || rd.Budget == nil {
-		n = 0 // refused without reading, or no budget
+		return func() {}, nil // refused by Read without reading, or no budget
 	}
-	var hold, form func() = noop, noop
-	if n > 0 {
-		var err error
-		if hold, err = rd.Budget.Acquire(r.Context(), n); err != nil {
-			return nil, false, noop, err
-		}
-		if form, err = rd.Budget.Acquire(r.Context(), n); err != nil {
-			hold()
-			return nil, false, noop, err
-		}
-	}
-	defer form()
-	var data []byte
-	found := true
-	var err error
-	if optional {
-		data, found, err = ReadOptional(r, field, rd.Max)
-	} else {
-		data, err = Read(r, field, rd.Max)
-	}
-	if err != nil || !found {
-		hold()
-		return nil, found, noop, err
-	}
-	// The form's in-memory copy of the file is garbage from here on; only
-	// data is held.
-	if r.MultipartForm != nil {
-		delete(r.MultipartForm.File, field)
-	}
-	return data, true, hold, nil
+	return rd.Budget.Acquire(r.Context(), 2*n)
 }
 
 // Read returns the bytes of the multipart file field, which must not exceed

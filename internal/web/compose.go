@@ -44,14 +44,12 @@ func (h *Handler) compositeRequest(c *gin.Context) (compose.Request, error) {
 	var file []byte
 	var haveFile bool
 	var err error
-	release := func() {}
-	defer func() { release() }()
 	uploads := upload.Reader{Max: h.maxUpload, Budget: h.svc.Budget}
 	switch r.FormValue("mode") {
 	case compose.ModeReplaceBackground:
-		file, haveFile, release, err = uploads.ReadOptional(r, "background")
+		file, haveFile, err = uploads.ReadOptional(r, "background")
 	case compose.ModeOverlay:
-		file, release, err = uploads.Read(r, "overlay")
+		file, err = uploads.Read(r, "overlay")
 		haveFile = err == nil
 	default:
 		err = r.ParseMultipartForm(1 << 20)

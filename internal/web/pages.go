@@ -27,8 +27,7 @@ func (h *Handler) Index(c *gin.Context) {
 // (POST-redirect-GET). Invalid files come back to the form as a flash
 // message; the session's existing image is kept.
 func (h *Handler) Upload(c *gin.Context) {
-	data, release, err := upload.Reader{Max: h.maxUpload, Budget: h.svc.Budget}.Read(c.Request, "image")
-	defer release()
+	data, err := upload.Reader{Max: h.maxUpload, Budget: h.svc.Budget}.Read(c.Request, "image")
 	// An oversized body is cut off before its CSRF field could be read, and
 	// a busy replica refuses it unread; neither stores anything, so they
 	// get their flash message without the check.

@@ -78,13 +78,15 @@ func (s *Service) Get(ctx context.Context, id string) (*Workspace, bool, error) 
 	return s.Workspaces.Get(ctx, id)
 }
 
-// inspect is imaging.Inspect under the memory budget.
+// inspect is imaging.Inspect under the memory budget. The upload's own
+// bytes are counted too: the body's reservation (upload.Reader) ended
+// when it was read.
 func (s *Service) inspect(ctx context.Context, data []byte) (imaging.Info, error) {
 	head, err := imaging.Header(data, s.Limits)
 	if err != nil {
 		return imaging.Info{}, err
 	}
-	release, err := s.Budget.Acquire(ctx, inspectBytes(head))
+	release, err := s.Budget.Acquire(ctx, inspectBytes(head)+int64(len(data)))
 	if err != nil {
 		return imaging.Info{}, err
 	}
