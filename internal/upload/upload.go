@@ -37,7 +37,7 @@ type Reader struct {
 // reservation while it waits for another, or it could wait for itself. A
 // busy replica's refusal (a problem.Refusal) reads nothing.
 func (rd Reader) Read(r *http.Request, field string) ([]byte, error) {
-	release, err := rd.admit(r)
+	release, err := rd.Admit(r)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +47,7 @@ func (rd Reader) Read(r *http.Request, field string) ([]byte, error) {
 
 // ReadOptional is [ReadOptional] under the memory budget, as [Reader.Read].
 func (rd Reader) ReadOptional(r *http.Request, field string) (data []byte, found bool, err error) {
-	release, err := rd.admit(r)
+	release, err := rd.Admit(r)
 	if err != nil {
 		return nil, false, err
 	}
@@ -55,7 +55,11 @@ func (rd Reader) ReadOptional(r *http.Request, field string) (data []byte, found
 	return ReadOptional(r, field, rd.Max)
 }
 
-func (rd Reader) admit(r *http.Request) (func(), error) {
+// Admit admits r's body as [Reader.Read] does, for a handler that must
+// parse the form (r.FormValue) before it knows which file to read: it then
+// calls the package's Read under this reservation and releases it before
+// its next admission.
+func (rd Reader) Admit(r *http.Request) (release func(), err error) {
 	n := rd.Max + Overhead
 	if r.ContentLength > 0 && r.ContentLength < n {
 		n = r.ContentLength
