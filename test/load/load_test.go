@@ -192,7 +192,7 @@ func startReplica(t *testing.T, cg *memCgroup, env []string) *replica {
 		close(r.done)
 	}()
 	t.Cleanup(func() {
-		if r.alive() {
+		if !r.exited() {
 			_ = r.cmd.Process.Kill()
 		}
 		<-r.done
