@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/easelhq/easel/internal/budget"
 	"github.com/easelhq/easel/internal/config"
 	"github.com/easelhq/easel/internal/server"
 	"github.com/easelhq/easel/internal/store"
@@ -58,6 +59,10 @@ func run(ctx context.Context, stopSignals func(), args []string, stdout, stderr 
 	}
 	log := newLogger(cfg, stderr)
 	store.RouteLogs(log)
+	if cfg.Memory.Budget, err = budget.Configure(cfg.Memory.Budget, cfg.BlobCacheBytes, log); err != nil {
+		log.Error("sizing memory", "err", err)
+		return 1
+	}
 	srv, err := server.New(cfg, log)
 	var cfgErr *config.Error
 	if errors.As(err, &cfgErr) { // a setting that cannot work here, e.g. a wrong S3 bucket

@@ -47,6 +47,11 @@ func New(svc *workspace.Service, renderer *workspace.Renderer, composer *compose
 	return &Handler{svc: svc, renderer: renderer, composer: composer, log: log, maxUpload: maxUpload, presign: presign}
 }
 
+// uploads reads upload bodies within the size limit and the memory budget.
+func (h *Handler) uploads() upload.Reader {
+	return upload.Reader{Max: h.maxUpload, Budget: h.svc.Budget}
+}
+
 // WorkspaceView is the JSON shape of a workspace.
 type WorkspaceView struct {
 	CSRFToken string           `json:"csrf_token"`
@@ -85,7 +90,7 @@ func (h *Handler) CSRF(c *gin.Context) {
 
 // Upload stores the image in field "image" as the session's original.
 func (h *Handler) Upload(c *gin.Context) {
-	data, err := upload.Read(c.Request, "image", h.maxUpload)
+	data, err := h.uploads().Read(c.Request, "image")
 	if err != nil {
 		problem.Write(c, err)
 		return

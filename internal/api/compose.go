@@ -7,7 +7,6 @@ import (
 	"github.com/easelhq/easel/internal/compose"
 	"github.com/easelhq/easel/internal/problem"
 	"github.com/easelhq/easel/internal/session"
-	"github.com/easelhq/easel/internal/upload"
 	"github.com/easelhq/easel/internal/workspace"
 	"github.com/gin-contrib/sessions"
 	"github.com/gin-gonic/gin"
@@ -16,7 +15,7 @@ import (
 // Asset stores an image to use as a background or an overlay (multipart
 // field "image", validated like uploads) and answers its digest.
 func (h *Handler) Asset(c *gin.Context) {
-	data, err := upload.Read(c.Request, "image", h.maxUpload)
+	data, err := h.uploads().Read(c.Request, "image")
 	if err != nil {
 		problem.Write(c, err)
 		return

@@ -313,7 +313,8 @@ func (r *remote) restore(ctx context.Context, img *image.NRGBA, w, h int) (*imag
 	return normalized(out), nil
 }
 
-// decodeResult decodes the image bytes a provider sent.
+// decodeResult decodes the image bytes a provider sent. It runs inside
+// Execute, whose memory reservation covers it (jobBytes counts the output).
 func decodeResult(ctx context.Context, raw []byte) (*image.NRGBA, error) {
 	img, _, err := imaging.Decode(ctx, raw, imaging.Limits{MaxPixels: maxResultPixels})
 	if err != nil {

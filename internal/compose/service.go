@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/easelhq/easel/internal/blob"
+	"github.com/easelhq/easel/internal/budget"
 	"github.com/easelhq/easel/internal/imaging"
 	"github.com/easelhq/easel/internal/problem"
 	"github.com/easelhq/easel/internal/workspace"
@@ -49,6 +50,10 @@ type Deps struct {
 	Workspaces Workspaces
 	// Limits bound decoding assets.
 	Limits imaging.Limits
+	// Budget admits decodes and jobs by the memory they hold; nil admits
+	// everything. A request that finds the replica busy gets a
+	// *budget.Busy (503); a job waits for its turn instead.
+	Budget *budget.Budget
 	Log    *slog.Logger
 	// AI overrides the compositor of the ai mode (tests); nil builds one
 	// from Config.Backend.
@@ -178,6 +183,15 @@ func (s *Service) loadAsset(ctx context.Context, d string) (*image.NRGBA, error)
 	if s.cfg.MaxAssetPixels > 0 && (lim.MaxPixels == 0 || s.cfg.MaxAssetPixels < lim.MaxPixels) {
 		lim.MaxPixels = s.cfg.MaxAssetPixels
 	}
+	head, err := imaging.Header(data, lim)
+	if err != nil {
+		return nil, err
+	}
+	release, err := s.deps.Budget.Acquire(ctx, imaging.DecodeBytes(head, 1))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	img, _, err := imaging.Decode(ctx, data, lim)
 	if err != nil {
 		return nil, err
@@ -185,9 +199,33 @@ func (s *Service) loadAsset(ctx context.Context, d string) (*image.NRGBA, error)
 	return img, nil
 }
 
+// jobBytes is the memory a job holds at its peak, for the budget: the
+// full-size render of its base (the original decoded, two working images
+// and the PNG it is stored as), that PNG decoded again, the composite's
+// output, and each asset, at most the base's size or the asset limit.
+func (s *Service) jobBytes(j Job) int64 {
+	orig := int64(j.Base.Original.Width) * int64(j.Base.Original.Height)
+	base := int64(j.Base.Width) * int64(j.Base.Height)
+	asset := base
+	if s.cfg.MaxAssetPixels > 0 {
+		asset = min(asset, s.cfg.MaxAssetPixels)
+	}
+	return 7*orig + 12*base + 8*base + 4*base + 8*asset*int64(len(j.Request.Assets()))
+}
+
 // Execute implements Executor: render the snapshot, composite, store the
 // result as a PNG blob.
+//
+// The whole job is admitted against the memory budget first, waiting for
+// its turn as long as it takes (no client is kept waiting: the job is
+// queued); what it decodes inside is covered by that one reservation.
 func (s *Service) Execute(ctx context.Context, j Job, progress func(float64)) (Result, error) {
+	release, err := s.deps.Budget.Await(ctx, s.jobBytes(j))
+	if err != nil {
+		return Result{}, err
+	}
+	defer release()
+	ctx = budget.Covered(ctx)
 	base, err := s.deps.Workspaces.Render(ctx, j.Base)
 	if err != nil {
 		return Result{}, fmt.Errorf("rendering the workspace: %w", err)

@@ -59,6 +59,8 @@ func (a WorkspaceAdapter) Render(ctx context.Context, s Snapshot) (*image.NRGBA,
 		}
 		return nil, err
 	}
+	// Not admitted again: Execute's reservation (jobBytes) covers this
+	// decode, and ctx says so (budget.Covered).
 	img, _, err := imaging.Decode(ctx, r.Data, imaging.Limits{})
 	if err != nil {
 		return nil, fmt.Errorf("decoding the render: %w", err)

@@ -52,6 +52,7 @@ type Config struct {
 	Upload  Upload
 	Blobs   Blobs
 	Limits  Limits
+	Memory  Memory
 
 	BlobCacheBytes int64
 	PreviewEdge    int

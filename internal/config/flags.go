@@ -35,6 +35,7 @@ type rawFlags struct {
 	composePoll                            time.Duration
 	blobs                                  *blobFlags
 	limits                                 *limitFlags
+	memory                                 *memoryFlags
 }
 
 func defineFlags(fs *flag.FlagSet) *rawFlags {
@@ -83,6 +84,7 @@ func defineFlags(fs *flag.FlagSet) *rawFlags {
 	fs.IntVar(&r.composeAttempts, "compose-max-attempts", 3, "claims a job gets before an interrupted job is failed instead of retried")
 	r.blobs = defineBlobFlags(fs)
 	r.limits = defineLimitFlags(fs)
+	r.memory = defineMemoryFlags(fs)
 	return r
 }
 
@@ -159,6 +161,9 @@ func (r *rawFlags) build() (*Config, error) {
 		return nil, err
 	}
 	if c.Limits, err = r.limits.build(int64(r.maxUploadBytes)); err != nil {
+		return nil, err
+	}
+	if c.Memory, err = r.memory.build(); err != nil {
 		return nil, err
 	}
 	return c, nil

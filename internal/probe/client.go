@@ -11,6 +11,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptrace"
 	"net/url"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -42,7 +43,10 @@ type user struct {
 	jar     http.CookieJar
 	retries int
 	backoff time.Duration
-	rec     *recorder
+	// busyRetries bounds the retries of answers that say "busy" (a
+	// replica's 503, or 429), each after its Retry-After.
+	busyRetries int
+	rec         *recorder
 }
 
 // newUser builds user id with a fresh cookie jar and transport.
@@ -78,10 +82,11 @@ func newUser(id int, cfg Config, base *url.URL, rec *recorder) (*user, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 			Transport:     tr,
 		},
-		jar:     jar,
-		retries: cfg.Retries,
-		backoff: cfg.RetryBackoff,
-		rec:     rec,
+		jar:         jar,
+		retries:     cfg.Retries,
+		backoff:     cfg.RetryBackoff,
+		busyRetries: cfg.BusyRetries,
+		rec:         rec,
 	}, nil
 }
 
@@ -119,13 +124,42 @@ func retryable(status int, h http.Header, err error) bool {
 	return false
 }
 
+// busy reports whether an answer means "not now, retry later": a replica
+// (X-Served-By is set) answered 503, such as a full memory budget, or
+// anyone answered 429. Nothing was done, so a retry is safe even for an
+// edit; easel says when in Retry-After.
+func busy(status int, h http.Header) bool {
+	return status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable && h.Get(headerServedBy) != ""
+}
+
+// maxRetryAfter caps the pause a Retry-After may ask for.
+const maxRetryAfter = 30 * time.Second
+
+// retryAfter is the pause a busy answer asks for: its Retry-After in
+// seconds or as an HTTP date, 1 s when absent or unreadable, at most
+// maxRetryAfter.
+func retryAfter(h http.Header) time.Duration {
+	v := h.Get("Retry-After")
+	d := time.Second
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		d = time.Duration(s) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = time.Until(t)
+	}
+	return min(max(d, 0), maxRetryAfter)
+}
+
 // do runs one logical request of step, building a fresh request per
 // attempt (bodies cannot be replayed), and retries as retryable says, at
-// most u.retries times with doubling backoff. Every attempt is recorded.
+// most u.retries times with doubling backoff, and busy answers (503 from a
+// replica, 429) at most u.busyRetries times after their Retry-After. Every
+// attempt is recorded.
 func (u *user) do(ctx context.Context, step string, build func(context.Context) (*http.Request, error)) result {
 	start := time.Now()
 	var res result
 	res.hadCookie = u.hasCookie()
+	netRetries, busyRetries := 0, 0
+retrying:
 	for attempt := 0; ; attempt++ {
 		var reused bool
 		trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) { reused = info.Reused }}
@@ -171,10 +205,23 @@ func (u *user) do(ctx context.Context, step string, build func(context.Context) 
 		} else {
 			res.servedBy, res.session = "", ""
 		}
-		if ctx.Err() != nil || !retryable(status, h, err) || attempt >= u.retries {
+		if ctx.Err() != nil {
 			break
 		}
-		pause := u.backoff << attempt
+		var pause time.Duration
+		switch {
+		case err == nil && busy(status, h):
+			if busyRetries >= u.busyRetries {
+				break retrying
+			}
+			busyRetries++
+			pause = retryAfter(h)
+		case retryable(status, h, err) && netRetries < u.retries:
+			pause = u.backoff << netRetries
+			netRetries++
+		default:
+			break retrying
+		}
 		select {
 		case <-ctx.Done():
 		case <-time.After(pause):

@@ -55,6 +55,7 @@ func newFlagSet(cfg *Config, o *cliOptions, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.Connections, "connections", cfg.Connections, "connection model: per-user keeps each user's connections alive, as a browser does; per-request opens a new connection for every request, which makes a per-connection balancer (a Kubernetes Service, kube-proxy) spread a user's requests the way an L7 balancer does")
 	fs.StringVar(&o.sourceIPs, "source-ips", "", "bind each user to a local address from this list or range, e.g. 127.0.0.2-127.0.0.60 (ip_hash only looks at the first three octets)")
 	fs.IntVar(&cfg.Retries, "retries", cfg.Retries, "retries of a request that fails to connect or gets 502/503/504 from the proxy")
+	fs.IntVar(&cfg.BusyRetries, "busy-retries", cfg.BusyRetries, "retries of a request a replica answers 503 (busy) or that gets 429, each after its Retry-After (at most 30s); counted apart from failures")
 	fs.DurationVar(&cfg.RetryBackoff, "retry-backoff", cfg.RetryBackoff, "pause before the first retry; doubles per retry")
 	fs.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "timeout of a single request")
 	fs.IntVar(&cfg.ExpectedReplicas, "replicas", cfg.ExpectedReplicas, "number of replicas the load should spread over, for the imbalance (0: those seen)")

@@ -80,6 +80,11 @@ type Config struct {
 	Retries int
 	// RetryBackoff is the pause before the first retry; it doubles per retry.
 	RetryBackoff time.Duration
+	// BusyRetries is how many times a request that a replica answers 503
+	// (busy: its memory budget is full, say) or that gets 429 is retried,
+	// each after the answer's Retry-After (at most 30 s). Such answers are
+	// counted apart (Result.Busy, Result.RateLimited), not as failures.
+	BusyRetries int
 	// Timeout bounds every single request.
 	Timeout time.Duration
 	// ExpectedReplicas, when positive, is the number of replicas the load
@@ -107,6 +112,7 @@ func DefaultConfig() Config {
 		Connections:  ConnectionsPerUser,
 		Retries:      3,
 		RetryBackoff: 100 * time.Millisecond,
+		BusyRetries:  8,
 		Timeout:      15 * time.Second,
 		ImageWidth:   64,
 		ImageHeight:  48,
@@ -137,6 +143,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("connections %q: want %q or %q", c.Connections, ConnectionsPerUser, ConnectionsPerRequest)
 	case c.Retries < 0:
 		return errors.New("retries must not be negative")
+	case c.BusyRetries < 0:
+		return errors.New("busy-retries must not be negative")
 	case c.Timeout <= 0:
 		return errors.New("timeout must be positive")
 	case !c.Photo && (c.ImageWidth < 8 || c.ImageHeight < 8 || c.ImageWidth > 4096 || c.ImageHeight > 4096):

@@ -34,6 +34,10 @@ type fakeCluster struct {
 	// proxyErrors makes the "balancer" answer this many POSTs with 502 and
 	// no X-Served-By before passing requests on.
 	proxyErrors atomic.Int64
+	// busy makes a replica answer this many POSTs with 503 and Retry-After
+	// (a full memory budget), and limited this many with 429, nothing done.
+	busy, limited atomic.Int64
+	retryAfter    string
 	// host, when set, is the only Host the "ingress" routes; others get 404.
 	host string
 	// perConnection makes the "balancer" pick a replica per TCP connection,
@@ -97,6 +101,19 @@ func (fc *fakeCluster) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		store = 0
 	}
 	w.Header().Set(headerServedBy, name)
+	if r.Method == http.MethodPost {
+		for _, b := range []struct {
+			n      *atomic.Int64
+			status int
+		}{{&fc.busy, http.StatusServiceUnavailable}, {&fc.limited, http.StatusTooManyRequests}} {
+			if b.n.Add(-1) >= 0 {
+				w.Header().Set(headerSession, sessionHit)
+				w.Header().Set("Retry-After", fc.retryAfter)
+				http.Error(w, "busy, retry", b.status)
+				return
+			}
+		}
+	}
 
 	fc.mu.Lock()
 	defer fc.mu.Unlock()

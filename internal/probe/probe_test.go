@@ -84,6 +84,40 @@ func TestRetriesProxyErrors(t *testing.T) {
 	}
 }
 
+// TestRetriesBusyAnswers: a replica's 503 and a 429 are retried after
+// their Retry-After, counted apart, and the flow still succeeds.
+func TestRetriesBusyAnswers(t *testing.T) {
+	t.Parallel()
+	fc, srv := newFakeCluster(t, 2, true)
+	fc.busy.Store(2)
+	fc.limited.Store(1)
+	fc.retryAfter = "0"
+	cfg := DefaultConfig()
+	cfg.URL, cfg.Users, cfg.Iterations, cfg.Edits = srv.URL, 1, 1, 1
+	res, err := Run(context.Background(), cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Consistency != 100 || res.Busy != 2 || res.RateLimited != 1 || res.FailedRequests != 0 || res.Broken != 0 {
+		t.Fatalf("consistency %v, busy %d, 429 %d, failed %d, broken %d; want 100, 2, 1, 0, 0 (%v)",
+			res.Consistency, res.Busy, res.RateLimited, res.FailedRequests, res.Broken, res.Examples)
+	}
+	var text bytes.Buffer
+	if err := WriteText(&text, res); err != nil || !strings.Contains(text.String(), "busy answers") {
+		t.Fatalf("text report lacks the busy answers (%v):\n%s", err, text.String())
+	}
+	// Bounded: a replica that stays busy breaks the flow after BusyRetries.
+	fc.busy.Store(1000)
+	cfg.BusyRetries = 2
+	res, err = Run(context.Background(), cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Broken != 1 || res.Errors["http-503"] != 1 || res.Busy != 3 {
+		t.Fatalf("broken %d, errors %v, busy %d; want 1 flow broken by http-503 after 3 attempts", res.Broken, res.Errors, res.Busy)
+	}
+}
+
 func TestRetriesAreBounded(t *testing.T) {
 	t.Parallel()
 	fc, srv := newFakeCluster(t, 1, true)

@@ -220,10 +220,10 @@ th{background:#f4f4f4}td.l{text-align:left}.bad{color:#c0392b;font-weight:600}.g
 </style></head><body>
 <h1>easel probe report</h1>
 <p class="muted">Generated {{.Generated}}. Consistency is the share of flows in which every step saw the user's own session and image.</p>
-<table><tr><th>run</th><th>expectation</th><th>flows</th><th>consistency</th><th>broken</th><th>misses</th><th>max share</th><th>imbalance</th><th>failed req.</th><th>retries</th></tr>
+<table><tr><th>run</th><th>expectation</th><th>flows</th><th>consistency</th><th>broken</th><th>misses</th><th>max share</th><th>imbalance</th><th>failed req.</th><th>busy 503</th><th>429</th><th>retries</th></tr>
 {{range .Runs}}<tr><td><a href="#{{.Name}}">{{.Name}}</a></td><td class="l">{{.Expectation}}</td><td>{{.Result.Flows}}</td>
 <td class="{{if lt .Result.Consistency 100.0}}bad{{else}}good{{end}}">{{f2 .Result.Consistency}}%</td>
-<td>{{.Result.Broken}}</td><td>{{.Result.Misses}}</td><td>{{share .Result}}</td><td>{{f2 .Result.Imbalance}}</td><td>{{.Result.FailedRequests}}</td><td>{{.Result.Retries}}</td></tr>
+<td>{{.Result.Broken}}</td><td>{{.Result.Misses}}</td><td>{{share .Result}}</td><td>{{f2 .Result.Imbalance}}</td><td>{{.Result.FailedRequests}}</td><td>{{.Result.Busy}}</td><td>{{.Result.RateLimited}}</td><td>{{.Result.Retries}}</td></tr>
 {{end}}</table>
 {{range .Runs}}
 <h2 id="{{.Name}}">{{.Name}}</h2>

@@ -19,6 +19,9 @@ func WriteText(w io.Writer, r *Result) error {
 	p("session misses\t%d\n", r.Misses)
 	p("requests\t%d\t%d failed at the proxy or connection (%d on stale keep-alive connections), %d retries\n",
 		r.Requests, r.FailedRequests, r.StaleConnectionFailures, r.Retries)
+	if r.Busy > 0 || r.RateLimited > 0 {
+		p("busy answers\t%d\t503 from a replica (busy) and %d 429 (over a limit), retried after Retry-After; not failures\n", r.Busy, r.RateLimited)
+	}
 	if len(r.FailedByKind) > 0 {
 		p("failed requests\t%s\n", joinCounts(r.FailedByKind))
 	}

@@ -3,6 +3,7 @@ package probe
 import (
 	"fmt"
 	"math"
+	"net/http"
 	"slices"
 	"sort"
 	"time"
@@ -56,6 +57,12 @@ type Result struct {
 	// FailureSamples holds the first error message of each FailedByKind
 	// kind.
 	FailureSamples map[string]string `json:"failure_samples,omitempty"`
+	// Busy counts attempts a replica answered 503 (busy, retry: its
+	// memory budget was full, say) and RateLimited those answered 429.
+	// They are retried after their Retry-After and are not failures: a
+	// flow that succeeds after them is consistent.
+	Busy        int `json:"busy_503"`
+	RateLimited int `json:"rate_limited_429"`
 	// DuplicateEdits counts edits applied twice because a retry repeated an
 	// attempt that had reached the service.
 	DuplicateEdits int `json:"duplicate_edits"`
@@ -186,6 +193,10 @@ func (rn *Runner) result() *Result {
 			res.RetriesByStep[a.step]++
 		}
 		switch {
+		case !a.failed && a.status == http.StatusTooManyRequests:
+			res.RateLimited++
+		case !a.failed && busy(a.status, headerIf(a.servedBy)):
+			res.Busy++
 		case a.failed:
 			res.FailedRequests++
 			kind := a.errKind

@@ -32,5 +32,6 @@ func newComposer(cfg *config.Config, log *slog.Logger, blobs blob.Store, jobs co
 		Jobs: jobs, Blobs: blobs, Log: log,
 		Workspaces: compose.WorkspaceAdapter{Service: svc, Renderer: renderer},
 		Limits:     imaging.Limits{MaxPixels: cfg.Upload.MaxPixels},
+		Budget:     svc.Budget,
 	})
 }

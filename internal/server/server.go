@@ -161,9 +161,13 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.sessions = sessions
+	mem, err := newBudget(cfg.Memory, cfg.BlobCacheBytes, s.metrics)
+	if err != nil {
+		return nil, err
+	}
 	s.svc = &workspace.Service{
 		Blobs: blobs, Workspaces: workspaces, TTL: cfg.Session.Lifetime,
-		Limits: imaging.Limits{MaxPixels: cfg.Upload.MaxPixels},
+		Limits: imaging.Limits{MaxPixels: cfg.Upload.MaxPixels}, Budget: mem,
 	}
 	s.renderer = workspace.NewRenderer(s.svc, renders, cfg.PreviewEdge)
 	if s.composer, err = newComposer(cfg, log, blobs, jobs, s.svc, s.renderer); err != nil {

@@ -3,6 +3,7 @@
 package upload
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,59 @@ import (
 // Overhead is what a multipart body may carry beyond the file itself
 // (boundaries, headers, the CSRF field).
 const Overhead = 64 << 10
+
+// Admitter admits work by the bytes of memory it holds (budget.Budget).
+type Admitter interface {
+	Acquire(ctx context.Context, n int64) (release func(), err error)
+}
+
+// Reader reads uploads within a size limit and a memory budget.
+type Reader struct {
+	Max    int64    // largest file in bytes
+	Budget Admitter // nil: no budget
+}
+
+// Read is [Read] under r's memory budget: while the body is parsed it is
+// held twice (the parsed form and the copy returned), so twice its
+// declared length (else the limit) is admitted before it is read, and
+// given back once Read returns. The caller's next step admits the bytes it
+// keeps together with its own work (workspace.Service.Upload does), and
+// must not be holding this reservation then: one request never holds one
+// reservation while it waits for another, or it could wait for itself. A
+// busy replica's refusal (a problem.Refusal) reads nothing.
+func (rd Reader) Read(r *http.Request, field string) ([]byte, error) {
+	release, err := rd.Admit(r)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return Read(r, field, rd.Max)
+}
+
+// ReadOptional is [ReadOptional] under the memory budget, as [Reader.Read].
+func (rd Reader) ReadOptional(r *http.Request, field string) (data []byte, found bool, err error) {
+	release, err := rd.Admit(r)
+	if err != nil {
+		return nil, false, err
+	}
+	defer release()
+	return ReadOptional(r, field, rd.Max)
+}
+
+// Admit admits r's body as [Reader.Read] does, for a handler that must
+// parse the form (r.FormValue) before it knows which file to read: it then
+// calls the package's Read under this reservation and releases it before
+// its next admission.
+func (rd Reader) Admit(r *http.Request) (release func(), err error) {
+	n := rd.Max + Overhead
+	if r.ContentLength > 0 && r.ContentLength < n {
+		n = r.ContentLength
+	}
+	if r.ContentLength > rd.Max+Overhead || rd.Budget == nil {
+		return func() {}, nil // refused by Read without reading, or no budget
+	}
+	return rd.Budget.Acquire(r.Context(), 2*n)
+}
 
 // Read returns the bytes of the multipart file field, which must not exceed
 // max bytes. The request body must already be capped (http.MaxBytesReader at

@@ -20,7 +20,9 @@ import (
 // stored as assets first.
 func (h *Handler) Composite(c *gin.Context) {
 	req, err := h.compositeRequest(c)
-	if problem.From(err).Status != http.StatusRequestEntityTooLarge && !h.checkCSRF(c) {
+	// A busy replica's refusal read nothing: checking the CSRF field would
+	// parse the body after all, outside the memory budget.
+	if p := problem.From(err); p.Status != http.StatusRequestEntityTooLarge && !p.Refused() && !h.checkCSRF(c) {
 		return
 	}
 	var j compose.Job
@@ -44,6 +46,12 @@ func (h *Handler) compositeRequest(c *gin.Context) (compose.Request, error) {
 	var file []byte
 	var haveFile bool
 	var err error
+	// The form is parsed (r.FormValue) under the body's reservation, and
+	// that ends before the asset's decode is admitted (svc.Asset).
+	release, err := upload.Reader{Max: h.maxUpload, Budget: h.svc.Budget}.Admit(r)
+	if err != nil {
+		return compose.Request{}, err
+	}
 	switch r.FormValue("mode") {
 	case compose.ModeReplaceBackground:
 		file, haveFile, err = upload.ReadOptional(r, "background", h.maxUpload)
@@ -53,6 +61,7 @@ func (h *Handler) compositeRequest(c *gin.Context) (compose.Request, error) {
 	default:
 		err = r.ParseMultipartForm(1 << 20)
 	}
+	release()
 	if err != nil {
 		return compose.Request{}, err
 	}

@@ -27,10 +27,11 @@ func (h *Handler) Index(c *gin.Context) {
 // (POST-redirect-GET). Invalid files come back to the form as a flash
 // message; the session's existing image is kept.
 func (h *Handler) Upload(c *gin.Context) {
-	data, err := upload.Read(c.Request, "image", h.maxUpload)
-	// An oversized body is cut off before its CSRF field could be read; it
-	// stores nothing, so it gets its flash message without the check.
-	if problem.From(err).Status != http.StatusRequestEntityTooLarge && !h.checkCSRF(c) {
+	data, err := upload.Reader{Max: h.maxUpload, Budget: h.svc.Budget}.Read(c.Request, "image")
+	// An oversized body is cut off before its CSRF field could be read, and
+	// a busy replica refuses it unread; neither stores anything, so they
+	// get their flash message without the check.
+	if p := problem.From(err); p.Status != http.StatusRequestEntityTooLarge && !p.Refused() && !h.checkCSRF(c) {
 		return
 	}
 	s := sessions.Default(c)

@@ -100,7 +100,7 @@ func (r *Renderer) RenderQuality(ctx context.Context, st *State, size, format st
 				return &Rendered{Data: data, Digest: d, Format: format}, nil
 			}
 		}
-		data, err := r.render(ctx, st, size, format, quality)
+		data, err := r.admitted(ctx, st, size, format, quality)
 		if err != nil {
 			return nil, err
 		}
@@ -123,6 +123,18 @@ func (r *Renderer) RenderQuality(ctx context.Context, st *State, size, format st
 		return nil, err
 	}
 	return v.(*Rendered), nil
+}
+
+// admitted is render under the memory budget: the budget is held only
+// while pixels are, not while the cache and the blob store are asked.
+func (r *Renderer) admitted(ctx context.Context, st *State, size, format string, quality int) ([]byte, error) {
+	_, _, proxied := r.proxies.get(st.Original.Digest)
+	release, err := r.svc.Budget.Acquire(ctx, renderBytes(st, size, r.previewEdge, proxied && size == SizePreview))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return r.render(ctx, st, size, format, quality)
 }
 
 func (r *Renderer) render(ctx context.Context, st *State, size, format string, quality int) ([]byte, error) {

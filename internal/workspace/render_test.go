@@ -112,27 +112,3 @@ func TestUploadRefusesTruncatedJPEG(t *testing.T) {
 		t.Error("the truncated upload was stored")
 	}
 }
-
-// TestValidateBytes: the estimate a memory budget admits an upload with
-// follows the scale validation decodes at.
-func TestValidateBytes(t *testing.T) {
-	t.Parallel()
-	data := testJPEG(t, 800, 400)
-	svc := &Service{Blobs: blob.NewMemory(), Workspaces: NewMemory(time.Hour), TTL: time.Hour}
-	inspect, err := svc.ValidateBytes(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	NewRenderer(svc, NewMemoryRenderCache(16), 200) // previews at 1/4
-	preview, err := svc.ValidateBytes(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info := imaging.Info{Format: imaging.FormatJPEG, Width: 800, Height: 400}
-	if want := imaging.DecodeBytes(info, 4) + int64(len(data)); preview != want || inspect >= preview {
-		t.Errorf("ValidateBytes = %d without a renderer, %d with one; want %d with one, and less without", inspect, preview, want)
-	}
-	if _, err := svc.ValidateBytes([]byte("not an image")); err == nil {
-		t.Error("ValidateBytes accepted text")
-	}
-}

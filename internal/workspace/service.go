@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/easelhq/easel/internal/blob"
+	"github.com/easelhq/easel/internal/budget"
 	"github.com/easelhq/easel/internal/imaging"
 	"github.com/easelhq/easel/internal/store"
 )
@@ -20,6 +21,10 @@ type Service struct {
 	Limits     imaging.Limits
 	// TTL is how long a workspace and its blobs live after their last change.
 	TTL time.Duration
+	// Budget admits every decode, render and export by the memory it will
+	// hold (see estimate.go); a refusal is a *budget.Busy (503). nil
+	// admits everything.
+	Budget *budget.Budget
 
 	// proxies and previewEdge are set by NewRenderer: validating an image
 	// then decodes its preview proxy, which goes into the renderer's cache.
@@ -55,6 +60,10 @@ func (s *Service) Upload(ctx context.Context, id string, data []byte) (*Workspac
 
 // Asset validates and stores an image that is not (yet) any workspace's
 // original: a background or an overlay.
+//
+// Validating decodes the pixels, so it is admitted against the memory
+// budget first (sized from the header): a busy replica answers a
+// *budget.Busy and stores nothing.
 func (s *Service) Asset(ctx context.Context, data []byte) (Image, error) {
 	info, proxy, err := s.validate(ctx, data)
 	if err != nil {
@@ -67,7 +76,7 @@ func (s *Service) Asset(ctx context.Context, data []byte) (Image, error) {
 	if proxy != nil {
 		s.proxies.put(d, proxy, image.Pt(info.Width, info.Height))
 	}
-	return Image{Digest: d, Width: info.Width, Height: info.Height, Format: info.Format}, nil
+	return Image{Digest: d, Width: info.Width, Height: info.Height, Format: info.Format, Progressive: info.Progressive}, nil
 }
 
 // validate checks that data is an image within s.Limits by decoding all of
@@ -77,29 +86,26 @@ func (s *Service) Asset(ctx context.Context, data []byte) (Image, error) {
 // a 1600 px decode, and its first preview none (before, both decoded it at
 // full size). Assets' proxies are kept too: they are small, and an asset
 // may become an original.
+//
+// The decode is admitted against the memory budget first, sized from the
+// header (validateBytes): a busy replica answers a *budget.Busy having
+// decoded nothing.
 func (s *Service) validate(ctx context.Context, data []byte) (imaging.Info, *image.NRGBA, error) {
+	head, err := imaging.Header(data, s.Limits)
+	if err != nil {
+		return imaging.Info{}, nil, err
+	}
+	release, err := s.Budget.Acquire(ctx, s.validateBytes(head, len(data)))
+	if err != nil {
+		return imaging.Info{}, nil, err
+	}
+	defer release()
 	if s.proxies == nil {
 		info, err := imaging.Inspect(data, s.Limits)
 		return info, nil, err
 	}
 	proxy, info, err := imaging.DecodePreview(ctx, data, s.Limits, s.previewEdge)
 	return info, proxy, err
-}
-
-// ValidateBytes returns how many bytes validating data (Upload, Asset)
-// holds at its peak, from its header alone (imaging.Header; its errors),
-// so that a memory budget can admit the work before it starts. The encoded
-// file, which the decoder copies, is included.
-func (s *Service) ValidateBytes(data []byte) (int64, error) {
-	info, err := imaging.Header(data, s.Limits)
-	if err != nil {
-		return 0, err
-	}
-	scale := 8 // imaging.Inspect's
-	if s.proxies != nil {
-		scale = imaging.PreviewScale(info, s.previewEdge)
-	}
-	return imaging.DecodeBytes(info, scale) + int64(len(data)), nil
 }
 
 // Get returns workspace id; found == false when it does not exist.

@@ -38,6 +38,10 @@ type Image struct {
 	Width  int    `json:"width"`
 	Height int    `json:"height"`
 	Format string `json:"format"`
+	// Progressive is true for a progressive JPEG, whose decode holds every
+	// DCT coefficient at full size even when it shrinks on load: the
+	// memory budget charges it so.
+	Progressive bool `json:"progressive,omitempty"`
 }
 
 // Workspace is one user's editing state. Edits[:Cursor] are applied;

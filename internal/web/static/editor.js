@@ -29,6 +29,20 @@
 	// opFromForm turns a tool form into the op's JSON exactly as the server
 	// does for the no-JavaScript post (web.formOp): numbers where the value is
 	// one, strings otherwise, empty fields left out.
+	// BUSY_TRIES bounds the attempts of an action the server answers 503 or
+	// 429 ("busy, retry"), each after its Retry-After.
+	const BUSY_TRIES = 4;
+
+	// retryAfter is the wait, in whole seconds, that an answer's Retry-After
+	// asks for: 2 when it has none, at most 30.
+	function retryAfter(res) {
+		const v = res.headers.get('Retry-After');
+		let s = v === null ? NaN : Number(v);
+		if (Number.isNaN(s) && v) s = (Date.parse(v) - Date.now()) / 1000;
+		if (Number.isNaN(s)) s = 2;
+		return Math.min(30, Math.max(1, Math.ceil(s)));
+	}
+
 	function opFromForm(form, submitter) {
 		const m = {};
 		for (const [k, v] of new FormData(form, submitter)) {
@@ -162,15 +176,24 @@
 			this.problem(form, '');
 			try {
 				let res;
-				try {
-					res = await fetch('/api/v1' + path, {
-						method: 'POST', credentials: 'same-origin',
-						headers: {'Content-Type': 'application/json', 'Accept': 'application/json', 'X-CSRF-Token': this.csrf()},
-						body: body === null ? '' : JSON.stringify(body),
-					});
-				} catch (err) {
-					this.problem(form, 'The server could not be reached; check the connection and try again.');
-					return;
+				for (let attempt = 1; ; attempt++) {
+					try {
+						res = await fetch('/api/v1' + path, {
+							method: 'POST', credentials: 'same-origin',
+							headers: {'Content-Type': 'application/json', 'Accept': 'application/json', 'X-CSRF-Token': this.csrf()},
+							body: body === null ? '' : JSON.stringify(body),
+						});
+					} catch (err) {
+						this.problem(form, 'The server could not be reached; check the connection and try again.');
+						return;
+					}
+					// Busy (503) or over a limit (429): nothing was done, and the
+					// server says when to try again. Do so a few times, saying so,
+					// before showing its explanation.
+					if ((res.status !== 503 && res.status !== 429) || attempt >= BUSY_TRIES) break;
+					const wait = retryAfter(res);
+					this.say(`The server is busy, retrying in ${wait} s…`);
+					await new Promise(resolve => setTimeout(resolve, wait * 1000));
 				}
 				const session = res.headers.get('X-Session');
 				if (res.status === 403 || session === 'miss' || session === 'new') {
