@@ -65,11 +65,11 @@ func TestBusyBudgetRefusesAndLosesNothing(t *testing.T) {
 		}
 	}
 	p := b.uploadForm(ts.URL+"/image", second, map[string]string{"csrf_token": b.csrf(ts.URL)}, nil)
-	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/" {
-		t.Fatalf("web upload while busy: %d to %q, want 303 to /", p.status, p.header.Get("Location"))
+	if p.status != http.StatusServiceUnavailable || p.header.Get("Retry-After") != "1" || !contains(p.body, `name="image"`) {
+		t.Fatalf("web upload while busy: %d, Retry-After %q; want 503, 1 and the upload form again", p.status, p.header.Get("Retry-After"))
 	}
-	if home := b.get(ts.URL + "/"); !contains(home.body, "busy") {
-		t.Errorf("the upload form shows no busy message:\n%s", home.body)
+	if !contains(p.body, "busy") {
+		t.Errorf("the upload form shows no busy message:\n%s", p.body)
 	}
 	if got, _ := b.workspace(ts.URL); got.Image == nil || got.Image.Digest != sha(first) {
 		t.Fatalf("after refusals the workspace holds %+v, want the first image %s", got.Image, sha(first))

@@ -71,14 +71,15 @@ func TestUploadLimitSharedByReplicas(t *testing.T) {
 	if m := counters(t, replicas[1], "easel_refusals_total", "reason"); m["rate_uploads"] != 1 {
 		t.Errorf("easel_refusals_total %v, want rate_uploads 1", m)
 	}
-	// The web form gets the same refusal as a flash message on the form.
+	// The web form gets the same refusal: the form again, with the status,
+	// its Retry-After and a message saying which limit.
 	b := newBrowser(t)
 	p = b.uploadForm(replicas[0]+"/image", testPNG(t, 8, 8, 10), map[string]string{"csrf_token": b.csrf(replicas[0])}, nil)
-	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/" {
-		t.Fatalf("web form over the limit: %d %v", p.status, p.header)
+	if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") == "" || !strings.Contains(p.body, `name="image"`) {
+		t.Fatalf("web form over the limit: %d %v, want 429 with Retry-After and the form", p.status, p.header)
 	}
-	if form := b.get(replicas[0] + "/"); !strings.Contains(form.body, "3 uploads a minute from your address") {
-		t.Errorf("the form after a refused upload does not say which limit: %s", form.body)
+	if !strings.Contains(p.body, "3 uploads a minute from your address") {
+		t.Errorf("the form after a refused upload does not say which limit: %s", p.body)
 	}
 }
 

@@ -18,9 +18,14 @@ import (
 // form needs no workspace read (no Redis round trip): in the rare case that
 // Redis lost it, the editor says plainly that there is no image.
 func (h *Handler) Index(c *gin.Context) {
+	h.render(c, http.StatusOK, "index", h.indexData(c))
+}
+
+// indexData is what the upload form shows.
+func (h *Handler) indexData(c *gin.Context) pageData {
 	d := pageData{Title: "Upload", MaxUpload: fmt.Sprintf("%d MiB", h.maxUpload>>20)}
 	d.InProgress = session.WorkspaceID(sessions.Default(c)) != ""
-	h.render(c, http.StatusOK, "index", d)
+	return d
 }
 
 // Upload takes the form's image, stores it and redirects to the editor
@@ -43,7 +48,11 @@ func (h *Handler) Upload(c *gin.Context) {
 			return
 		}
 	}
-	if p := problem.From(err); p.Status >= 500 && !p.Refused() {
+	switch p := problem.From(err); {
+	case p.Refused():
+		h.refused(c, p, "/")
+		return
+	case p.Status >= 500:
 		h.fail(c, err)
 		return
 	}
