@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/easelhq/easel/internal/cluster"
+	"github.com/easelhq/easel/internal/photo"
 	"github.com/easelhq/easel/internal/testutil"
 )
 
@@ -57,7 +58,7 @@ func TestReplicaSurvivesLargePhotosInOneGiB(t *testing.T) {
 	}
 	redisAddr, _ := testutil.StartRedis(t)
 	start := time.Now()
-	data := photo(t, photoW, photoH)
+	data := cachedPhoto(t, photoW, photoH)
 	t.Logf("photo: %d×%d JPEG, %.1f MiB (ready in %s)", photoW, photoH, float64(len(data))/(1<<20), time.Since(start).Round(time.Millisecond))
 	baseline := os.Getenv("EASEL_LOAD_BASELINE") == "1"
 	rounds := []int{8, 16}
@@ -101,7 +102,13 @@ func runRound(t *testing.T, n int, redisAddr string, data []byte, baseline bool)
 	start := time.Now()
 	for i := range n {
 		wg.Go(func() {
-			own := withComment(data, fmt.Sprintf("load test client %d", i))
+			// The same pixels, but another image to easel (another
+			// digest), so that no client is served another's render.
+			own, err := photo.WithComment(data, fmt.Sprintf("load test client %d", i))
+			if err != nil {
+				errs[i] = err
+				return
+			}
 			sum := sha256.Sum256(own)
 			c := newClient(rep.url, &busy, &limited)
 			errs[i] = c.flow(ctx, own, hex.EncodeToString(sum[:]))
@@ -146,15 +153,6 @@ func runRound(t *testing.T, n int, redisAddr string, data []byte, baseline bool)
 	if rep.pid() != rep.startPid {
 		t.Fatalf("the replica's pid changed: %d, was %d", rep.pid(), rep.startPid)
 	}
-}
-
-// withComment is the JPEG jpg with a comment segment after its SOI
-// marker: the same pixels, but another image to easel (another digest), so
-// that no client is served a render another client's request made.
-func withComment(jpg []byte, comment string) []byte {
-	seg := append([]byte{0xFF, 0xFE, 0, byte(len(comment) + 2)}, comment...)
-	out := append([]byte{}, jpg[:2]...)
-	return append(append(out, seg...), jpg[2:]...)
 }
 
 // replica is one `easel serve` inside the cgroup.
