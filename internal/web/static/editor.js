@@ -26,9 +26,6 @@
 		if (main) main.prepend(p);
 	}
 
-	// opFromForm turns a tool form into the op's JSON exactly as the server
-	// does for the no-JavaScript post (web.formOp): numbers where the value is
-	// one, strings otherwise, empty fields left out.
 	// BUSY_TRIES bounds the attempts of an action the server answers 503 or
 	// 429 ("busy, retry"), each after its Retry-After.
 	const BUSY_TRIES = 4;
@@ -43,6 +40,9 @@
 		return Math.min(30, Math.max(1, Math.ceil(s)));
 	}
 
+	// opFromForm turns a tool form into the op's JSON exactly as the server
+	// does for the no-JavaScript post (web.formOp): numbers where the value is
+	// one, strings otherwise, empty fields left out.
 	function opFromForm(form, submitter) {
 		const m = {};
 		for (const [k, v] of new FormData(form, submitter)) {
