@@ -40,6 +40,21 @@
 		return Math.min(30, Math.max(1, Math.ceil(s)));
 	}
 
+	// fetchRetrying is fetch that, when the server answers 503 or 429 ("busy,
+	// retry": nothing was done, and it says when to come back), waits as its
+	// Retry-After says and tries again, at most BUSY_TRIES times in all,
+	// telling the user through say. It returns the last answer; a network
+	// failure throws, as fetch does.
+	async function fetchRetrying(url, init, say) {
+		for (let attempt = 1; ; attempt++) {
+			const res = await fetch(url, init);
+			if ((res.status !== 503 && res.status !== 429) || attempt >= BUSY_TRIES) return res;
+			const wait = retryAfter(res);
+			say(`The server is busy, retrying in ${wait} s…`);
+			await new Promise(resolve => setTimeout(resolve, wait * 1000));
+		}
+	}
+
 	// opFromForm turns a tool form into the op's JSON exactly as the server
 	// does for the no-JavaScript post (web.formOp): numbers where the value is
 	// one, strings otherwise, empty fields left out.
@@ -176,24 +191,15 @@
 			this.problem(form, '');
 			try {
 				let res;
-				for (let attempt = 1; ; attempt++) {
-					try {
-						res = await fetch('/api/v1' + path, {
-							method: 'POST', credentials: 'same-origin',
-							headers: {'Content-Type': 'application/json', 'Accept': 'application/json', 'X-CSRF-Token': this.csrf()},
-							body: body === null ? '' : JSON.stringify(body),
-						});
-					} catch (err) {
-						this.problem(form, 'The server could not be reached; check the connection and try again.');
-						return;
-					}
-					// Busy (503) or over a limit (429): nothing was done, and the
-					// server says when to try again. Do so a few times, saying so,
-					// before showing its explanation.
-					if ((res.status !== 503 && res.status !== 429) || attempt >= BUSY_TRIES) break;
-					const wait = retryAfter(res);
-					this.say(`The server is busy, retrying in ${wait} s…`);
-					await new Promise(resolve => setTimeout(resolve, wait * 1000));
+				try {
+					res = await fetchRetrying('/api/v1' + path, {
+						method: 'POST', credentials: 'same-origin',
+						headers: {'Content-Type': 'application/json', 'Accept': 'application/json', 'X-CSRF-Token': this.csrf()},
+						body: body === null ? '' : JSON.stringify(body),
+					}, text => this.say(text));
+				} catch (err) {
+					this.problem(form, 'The server could not be reached; check the connection and try again.');
+					return;
 				}
 				const session = res.headers.get('X-Session');
 				if (res.status === 403 || session === 'miss' || session === 'new') {
@@ -257,9 +263,16 @@
 			Object.assign(this.root.dataset, {width: this.w, height: this.h, cursor: st.cursor, edits: st.edits.length});
 			const v = hash(st.image.digest + JSON.stringify(st.edits.slice(0, st.cursor)));
 			const url = `/api/v1/workspace/render?size=preview&format=jpeg&v=${v}`;
+			// The render is fetched first, so that a busy server's 503 is
+			// waited out and retried (an <img> cannot read Retry-After); the
+			// image then loads it from the shared render cache (a 304 to the
+			// browser's conditional request).
 			const next = new Image();
-			next.src = url;
 			try {
+				const res = await fetchRetrying(url, {credentials: 'same-origin'}, text => this.say(text));
+				if (!res.ok) throw new Error(`render answered ${res.status}`);
+				await res.arrayBuffer();
+				next.src = url;
 				await next.decode();
 			} catch (err) {
 				this.problem(null, 'The new preview could not be loaded; reload the page to see it.');
