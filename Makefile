@@ -86,9 +86,9 @@ $(GOLANGCI_LINT):
 .PHONY: bench
 bench: $(BENCHSTAT) ## Run every benchmark side by side (about 7 minutes), rewrite BENCHMARKS.md and print the ratios (BENCH_ARGS='-only "blob store"' runs one step and prints it).
 	bash hack/install-tools.sh gofakes3
-	@# The large-photos step's yardstick is libvips' `vips thumbnail`; only the benchmarks need it.
-	@command -v vips >/dev/null || apt-get install -y -qq --no-install-recommends libvips-tools || \
-		{ echo "make bench needs vips: apt-get install libvips-tools"; exit 1; }
+	@# The large-photos step's yardstick is libvips' `vips thumbnail`, measured under GNU time; only the benchmarks need them.
+	@{ command -v vips && test -x /usr/bin/time; } >/dev/null || apt-get install -y -qq --no-install-recommends libvips-tools time || \
+		{ echo "make bench needs vips and GNU time: apt-get install libvips-tools time"; exit 1; }
 	$(GO) run ./test/bench/run $(BENCH_ARGS)
 
 $(BENCHSTAT):

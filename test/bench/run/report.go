@@ -534,7 +534,7 @@ func (r *report) largePhotos(ctx context.Context) error {
 			"then its first preview is rendered (`GET /api/v1/workspace/render?size=preview`, a %d px JPEG). "+
 			"The yardstick is libvips' shrink-on-load preview of the same file, `vips thumbnail in.jpg out.jpg %d` (Debian's libvips-tools, a separate process). "+
 			"Peak RSS is the easel process's VmHWM after the preview (the process started fresh, so it is this photo's high-water mark, "+
-			"including the Go runtime and the idle server) and vips' rusage maxrss. %d rounds alternating; medians.\n",
+			"including the Go runtime and the idle server) and vips' as GNU time reports it (`/usr/bin/time -f %%M`; the child's own rusage would count the benchmark process's memory). %d rounds alternating; medians.\n",
 			photos, edge, edge, r.s.largeRounds),
 		cmdLine(r.command), t.String(), "Goals: "+strings.Join(goals, "; ")+".\n")
 	return nil
