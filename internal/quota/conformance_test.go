@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,5 +153,18 @@ func TestUploadsSaysWhichLimit(t *testing.T) {
 	clock.Advance(time.Minute)
 	if err := u.Admit(ctx, "10.0.0.1", "s1"); err != nil {
 		t.Fatalf("a minute later: %v", err)
+	}
+}
+
+func TestExceededSaysWhenInWords(t *testing.T) {
+	t.Parallel()
+	for d, want := range map[time.Duration]string{
+		200 * time.Millisecond: "retry in 1 second", 1500 * time.Millisecond: "retry in 2 seconds",
+		time.Minute: "retry in 60 seconds", 150 * time.Second: "retry in 3 minutes",
+	} {
+		e := &Exceeded{What: "1 upload a minute per session", Retry: d}
+		if !strings.HasSuffix(e.Error(), want) || !strings.Contains(e.Error(), "limit of 1 upload a minute") {
+			t.Errorf("%s: %q, want it to end %q", d, e.Error(), want)
+		}
 	}
 }

@@ -58,7 +58,7 @@ const (
 )
 
 func (e *Exceeded) Error() string {
-	return fmt.Sprintf("you reached the limit of %s; please retry in %s", e.What, roundUp(e.Retry))
+	return fmt.Sprintf("you reached the limit of %s; please retry in %s", e.What, wait(e.Retry))
 }
 
 // HTTPStatus implements problem.Refusal.
@@ -67,13 +67,15 @@ func (e *Exceeded) HTTPStatus() int { return http.StatusTooManyRequests }
 // RetryAfter implements problem.Refusal.
 func (e *Exceeded) RetryAfter() time.Duration { return e.Retry }
 
-// roundUp shows d in whole seconds (at least 1s), minutes past two minutes.
-func roundUp(d time.Duration) time.Duration {
+// wait says d for people, rounded up: "1 second", "45 seconds", then
+// whole minutes past two minutes ("3 minutes").
+func wait(d time.Duration) string {
+	n, unit := int((max(d, time.Second)+time.Second-1)/time.Second), "second"
 	if d > 2*time.Minute {
-		return ((d + time.Minute - 1) / time.Minute) * time.Minute
+		n, unit = int((d+time.Minute-1)/time.Minute), "minute"
 	}
-	if d < time.Second {
-		return time.Second
+	if n != 1 {
+		unit += "s"
 	}
-	return ((d + time.Second - 1) / time.Second) * time.Second
+	return fmt.Sprintf("%d %s", n, unit)
 }

@@ -51,10 +51,10 @@ type check struct {
 func (u *Uploads) Admit(ctx context.Context, addr, session string) error {
 	var cs []check
 	if n := u.limits.PerMinute; n > 0 {
-		cs = append(cs, check{"up:a:" + addr, perMinute(n), 1, ReasonUploads, fmt.Sprintf("%d uploads a minute from your address", n)})
+		cs = append(cs, check{"up:a:" + addr, perMinute(n), 1, ReasonUploads, fmt.Sprintf("%s a minute from your address", uploads(n))})
 	}
 	if n := u.limits.SessionPerMinute; n > 0 && session != "" {
-		cs = append(cs, check{"up:s:" + session, perMinute(n), 1, ReasonUploads, fmt.Sprintf("%d uploads a minute per session", n)})
+		cs = append(cs, check{"up:s:" + session, perMinute(n), 1, ReasonUploads, fmt.Sprintf("%s a minute per session", uploads(n))})
 	}
 	return u.run(ctx, cs)
 }
@@ -106,4 +106,12 @@ func size2(b int64) string {
 		return fmt.Sprintf("%d GiB", b>>30)
 	}
 	return fmt.Sprintf("%d MiB", b>>20)
+}
+
+// uploads says n uploads: "1 upload", "30 uploads".
+func uploads(n int) string {
+	if n == 1 {
+		return "1 upload"
+	}
+	return fmt.Sprintf("%d uploads", n)
 }
