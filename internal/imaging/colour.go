@@ -169,21 +169,23 @@ func convertPixels(ctx context.Context, img *image.NRGBA, prof *iccProfile) erro
 	if !ok {
 		return nil
 	}
-	const scale = 1<<linBits - 1
-	var m [3][3]float32
+	// Fixed point: linear light in 2^linBits steps, coefficients in
+	// 2^coefBits, so a row of three products stays well inside int32.
+	const linMax, coefBits = 1<<linBits - 1, 12
+	var m [3][3]int32
 	for r := range 3 {
 		for c := range 3 {
 			var s float64
 			for k := range 3 {
 				s += inv[r][k] * prof.matrix[k][c]
 			}
-			m[r][c] = float32(s * scale)
+			m[r][c] = int32(math.Round(s * (1 << coefBits)))
 		}
 	}
-	var lin [3][256]float32
+	var lin [3][256]int32
 	for c := range 3 {
 		for i, v := range prof.trc[c] {
-			lin[c][i] = float32(v)
+			lin[c][i] = int32(math.Round(v * linMax))
 		}
 	}
 	enc := srgbEncode()
@@ -194,16 +196,16 @@ func convertPixels(ctx context.Context, img *image.NRGBA, prof *iccProfile) erro
 			for x := 0; x < len(row); x += 4 {
 				p := row[x : x+3 : x+3]
 				r, g, b := lin[0][p[0]], lin[1][p[1]], lin[2][p[2]]
-				p[0] = enc[clampLin(m[0][0]*r+m[0][1]*g+m[0][2]*b)]
-				p[1] = enc[clampLin(m[1][0]*r+m[1][1]*g+m[1][2]*b)]
-				p[2] = enc[clampLin(m[2][0]*r+m[2][1]*g+m[2][2]*b)]
+				p[0] = enc[clampLin((m[0][0]*r+m[0][1]*g+m[0][2]*b+1<<(coefBits-1))>>coefBits)]
+				p[1] = enc[clampLin((m[1][0]*r+m[1][1]*g+m[1][2]*b+1<<(coefBits-1))>>coefBits)]
+				p[2] = enc[clampLin((m[2][0]*r+m[2][1]*g+m[2][2]*b+1<<(coefBits-1))>>coefBits)]
 			}
 		}
 	})
 }
 
-// clampLin rounds and clips a scaled linear value to an srgbEncode index.
-func clampLin(v float32) int { return int(min(max(v+0.5, 0), 1<<linBits-1)) }
+// clampLin clips a linear value to an srgbEncode index.
+func clampLin(v int32) int { return int(min(max(v, 0), 1<<linBits-1)) }
 
 // invert3 inverts a 3×3 matrix, reporting false when it is singular.
 func invert3(a [3][3]float64) (inv [3][3]float64, ok bool) {

@@ -47,12 +47,15 @@ func parseICC(p []byte) (prof iccProfile, ok bool) {
 	if 132+12*n > int64(len(p)) {
 		return prof, false
 	}
-	tags := make(map[string][]byte, n)
+	tags := map[string][]byte{"rXYZ": nil, "gXYZ": nil, "bXYZ": nil, "rTRC": nil, "gTRC": nil, "bTRC": nil}
 	for i := range n {
 		e := p[132+12*i:]
+		if _, want := tags[string(e[:4])]; !want {
+			continue
+		}
 		off, size := int64(binary.BigEndian.Uint32(e[4:])), int64(binary.BigEndian.Uint32(e[8:]))
 		if off+size > int64(len(p)) || size < 8 {
-			return prof, false
+			return prof, false // a tag outside the profile: corrupt
 		}
 		tags[string(e[:4])] = p[off : off+size]
 	}
