@@ -322,3 +322,21 @@ func BenchmarkToNRGBA(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkToSRGB measures the conversion of a 12 MP Adobe RGB decode to
+// sRGB (profile parsing included), which a tagged upload pays on top of
+// its decode; an sRGB-tagged one pays only the parse.
+func BenchmarkToSRGB(b *testing.B) {
+	ctx := context.Background()
+	img := photo(4032, 3024)
+	for _, name := range []string{"AdobeRGB1998.icc", "sRGB.icc"} {
+		profile := readICCFixture(b, name)
+		b.Run("profile="+name, func(b *testing.B) {
+			for b.Loop() {
+				if err := toSRGB(ctx, img, profile); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -86,7 +86,8 @@ func decodeUpright(ctx context.Context, c codec, data []byte, scale int) (*image
 }
 
 // decodeStored decodes at 1/scale (where the format allows) into NRGBA, as
-// stored: before EXIF orientation.
+// stored: before EXIF orientation. A JPEG's or PNG's embedded ICC profile
+// is applied, so the pixels are sRGB (see colour.go).
 func decodeStored(ctx context.Context, c codec, data []byte, scale int) (*image.NRGBA, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -98,6 +99,9 @@ func decodeStored(ctx context.Context, c codec, data []byte, scale int) (*image.
 	img, err := toNRGBA(ctx, src)
 	if err != nil {
 		return nil, fmt.Errorf("converting %s pixels: %w", c.format, err)
+	}
+	if err := toSRGB(ctx, img, embeddedICC(c.format, data)); err != nil {
+		return nil, fmt.Errorf("converting %s pixels to srgb: %w", c.format, err)
 	}
 	return img, nil
 }

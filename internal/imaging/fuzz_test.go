@@ -1,6 +1,7 @@
 package imaging
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,7 @@ func FuzzInspect(f *testing.F) {
 	f.Add(webp1x1(f))
 	f.Add(pngHeader(100000, 100000))
 	addJPEGFixtures(f)
+	addICCFixtures(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		info, err := Inspect(data, fuzzLimits)
 		var e *Error
@@ -42,6 +44,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add(webp1x1(f))
 	f.Add(withEXIF(encodeJPEG(f, gradient(70, 41), 80), 6))
 	addJPEGFixtures(f)
+	addICCFixtures(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ctx := context.Background()
 		img, info, err := Decode(ctx, data, fuzzLimits)
@@ -80,6 +83,36 @@ func addJPEGFixtures(f *testing.F) {
 	for _, data := range jpegFixtures(f) {
 		f.Add(data)
 	}
+}
+
+// addICCFixtures seeds a fuzz target with images carrying ICC profiles, so
+// that mutations reach the profile extraction and parser (colour.go,
+// icc.go): the Adobe RGB fixtures, and a small JPEG with a minimal curv
+// profile split over two APP2 chunks.
+func addICCFixtures(f *testing.F) {
+	f.Add(readICCFixture(f, "adobe.jpg"))
+	f.Add(readICCFixture(f, "adobe.png"))
+	f.Add(withICC(encodeJPEG(f, gradient(8, 6), 80), matrixProfile(srgbD50, []uint16{563}), 2, 2, 1))
+}
+
+// FuzzICC feeds profiles straight to the parser and the conversion, which
+// mutations of whole images rarely reach intact: no panic, and an unusable
+// profile leaves the pixels alone.
+func FuzzICC(f *testing.F) {
+	f.Add(readICCFixture(f, "AdobeRGB1998.icc"))
+	f.Add(readICCFixture(f, "sRGB.icc"))
+	f.Add(matrixProfile(srgbD50, []uint16{563}))
+	f.Add(matrixProfile(srgbD50, []uint16{0, 1000, 30000, 65535}))
+	f.Fuzz(func(t *testing.T, profile []byte) {
+		img := gradient(16, 16)
+		want := append([]uint8{}, img.Pix...)
+		if err := toSRGB(context.Background(), img, profile); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := parseICC(profile); !ok && !bytes.Equal(img.Pix, want) {
+			t.Fatal("an unusable profile changed the pixels")
+		}
+	})
 }
 
 func FuzzParseOp(f *testing.F) {

@@ -204,6 +204,12 @@ func (r *Renderer) resolve(ctx context.Context, digest string) (*image.NRGBA, er
 // ErrImageExpired means a blob the workspace refers to is gone.
 var ErrImageExpired = errors.New("the image has expired; upload it again")
 
+// pixelsRevision changes when decoding gives different pixels for the same
+// bytes, so that renders cached (for the TTL, and by replicas of the
+// previous release during a rolling update) under the old decoding are not
+// served. "srgb": embedded ICC profiles are converted to sRGB on decode.
+const pixelsRevision = "srgb"
+
 // renderKey names a render by everything it depends on.
 func renderKey(st *State, size, format string, quality, edge int) (string, error) {
 	ops, err := json.Marshal(st.Applied())
@@ -216,7 +222,7 @@ func renderKey(st *State, size, format string, quality, edge int) (string, error
 		format += "@q" + strconv.Itoa(quality)
 	}
 	h := sha256.New()
-	for _, part := range [][]byte{[]byte(st.Original.Digest), ops, []byte(size), []byte(format), []byte(strconv.Itoa(edge))} {
+	for _, part := range [][]byte{[]byte(st.Original.Digest), ops, []byte(size), []byte(format), []byte(strconv.Itoa(edge)), []byte(pixelsRevision)} {
 		h.Write(part)
 		h.Write([]byte{0})
 	}
