@@ -33,7 +33,7 @@ var srgbEncode = sync.OnceValue(func() *[1 << linBits]uint8 {
 	return &t
 })
 
-// embeddedICC returns the ICC profile embedded in a JPEG or PNG, or nil
+// embeddedICC returns the ICC profile embedded in a JPEG, PNG or WebP, or nil
 // when there is none or it cannot be reassembled. Other formats: nil.
 func embeddedICC(format string, data []byte) []byte {
 	switch format {
@@ -41,6 +41,8 @@ func embeddedICC(format string, data []byte) []byte {
 		return jpegICC(data)
 	case FormatPNG:
 		return pngICC(data)
+	case FormatWebP:
+		return webpICC(data)
 	}
 	return nil
 }
@@ -142,6 +144,36 @@ func pngICC(data []byte) []byte {
 			return p
 		}
 		i = int(end)
+	}
+	return nil
+}
+
+// webpICC returns the profile of an extended WebP: the ICCP chunk, which
+// the VP8X header announces (flag 0x20) and which comes before the image
+// data. A simple WebP (VP8 or VP8L only) has none; a chunk that runs past
+// the file, or a profile over maxICCSize, gives nil.
+func webpICC(data []byte) []byte {
+	if len(data) < 30 || string(data[0:4]) != "RIFF" || string(data[8:12]) != "WEBP" ||
+		string(data[12:16]) != "VP8X" || data[20]&0x20 == 0 {
+		return nil
+	}
+	for i := 12; i+8 <= len(data); {
+		typ := string(data[i : i+4])
+		n := int64(binary.LittleEndian.Uint32(data[i+4:]))
+		end := int64(i) + 8 + n
+		if end > int64(len(data)) {
+			return nil
+		}
+		switch typ {
+		case "ICCP":
+			if n > maxICCSize {
+				return nil
+			}
+			return data[i+8 : end]
+		case "VP8 ", "VP8L", "ANIM", "ALPH":
+			return nil // the profile comes first, or not at all
+		}
+		i = int(end + n&1) // chunks are padded to an even size
 	}
 	return nil
 }

@@ -35,6 +35,10 @@ var lcmsPatches = map[string][8]color.NRGBA{
 		{255, 0, 254, 255}, {255, 254, 0, 255}, {128, 128, 128, 255}, {224, 170, 136, 255}},
 	"adobe.png": {{253, 0, 0, 255}, {1, 199, 0, 255}, {0, 0, 254, 255}, {0, 254, 255, 255},
 		{253, 0, 254, 255}, {255, 254, 0, 255}, {126, 128, 126, 255}, {223, 171, 137, 255}},
+	// The same pixels as adobe.png, in a lossless WebP with an ICCP chunk
+	// (convert adobe.png -define webp:lossless=true adobe.webp).
+	"adobe.webp": {{253, 0, 0, 255}, {1, 199, 0, 255}, {0, 0, 254, 255}, {0, 254, 255, 255},
+		{253, 0, 254, 255}, {255, 254, 0, 255}, {126, 128, 126, 255}, {223, 171, 137, 255}},
 	"prophoto.png": {{255, 0, 0, 255}, {0, 199, 0, 255}, {0, 1, 254, 255}, {0, 254, 254, 255},
 		{255, 0, 254, 255}, {254, 254, 0, 255}, {127, 127, 127, 255}, {223, 171, 137, 255}},
 }
@@ -66,7 +70,7 @@ func TestICCFixtures(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		tol  int
-	}{{"adobe.jpg", 4}, {"adobe.png", 2}, {"prophoto.png", 3}} {
+	}{{"adobe.jpg", 4}, {"adobe.png", 2}, {"adobe.webp", 2}, {"prophoto.png", 3}} {
 		t.Run(tc.name, func(t *testing.T) {
 			data := readICCFixture(t, tc.name)
 			img, _, err := Decode(ctx, data, Limits{})
@@ -97,12 +101,15 @@ func TestICCFixtures(t *testing.T) {
 	}
 }
 
-// stripICC removes the ICC profile from a JPEG (APP2 segments) or a PNG
-// (the iCCP chunk).
+// stripICC removes the ICC profile from a JPEG (APP2 segments), a PNG
+// (the iCCP chunk) or a WebP (the ICCP chunk, and its flag in VP8X).
 func stripICC(t testing.TB, data []byte) []byte {
 	t.Helper()
 	var out []byte
-	if bytes.HasPrefix(data, []byte("\x89PNG")) {
+	format := FormatJPEG
+	switch {
+	case bytes.HasPrefix(data, []byte("\x89PNG")):
+		format = FormatPNG
 		out = append(out, data[:8]...)
 		for i := 8; i < len(data); {
 			end := i + 12 + int(binary.BigEndian.Uint32(data[i:]))
@@ -111,7 +118,20 @@ func stripICC(t testing.TB, data []byte) []byte {
 			}
 			i = end
 		}
-	} else {
+	case bytes.HasPrefix(data, []byte("RIFF")):
+		format = FormatWebP
+		out = append(out, data[:12]...)
+		for i := 12; i < len(data); {
+			n := int(binary.LittleEndian.Uint32(data[i+4:]))
+			end := i + 8 + n + n&1
+			if string(data[i:i+4]) != "ICCP" {
+				out = append(out, data[i:end]...)
+			}
+			i = end
+		}
+		out[20] &^= 0x20 // VP8X: no ICC profile
+		binary.LittleEndian.PutUint32(out[4:], uint32(len(out)-8))
+	default:
 		out = append(out, data[:2]...)
 		i := 2
 		for data[i+1] != 0xDA {
@@ -123,7 +143,7 @@ func stripICC(t testing.TB, data []byte) []byte {
 		}
 		out = append(out, data[i:]...)
 	}
-	if embeddedICC(map[bool]string{true: FormatPNG, false: FormatJPEG}[out[0] == 0x89], out) != nil {
+	if embeddedICC(format, out) != nil {
 		t.Fatal("stripICC left a profile")
 	}
 	return out

@@ -87,7 +87,7 @@ func decodeUpright(ctx context.Context, c codec, data []byte, scale int) (*image
 
 // decodeStored decodes at 1/scale (where the format allows) into NRGBA, as
 // stored: before EXIF orientation. A JPEG's or PNG's embedded ICC profile
-// is applied, so the pixels are sRGB (see colour.go).
+// (or WebP's) is applied, so the pixels are sRGB (see colour.go).
 func decodeStored(ctx context.Context, c codec, data []byte, scale int) (*image.NRGBA, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err

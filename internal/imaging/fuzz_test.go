@@ -92,6 +92,7 @@ func addJPEGFixtures(f *testing.F) {
 func addICCFixtures(f *testing.F) {
 	f.Add(readICCFixture(f, "adobe.jpg"))
 	f.Add(readICCFixture(f, "adobe.png"))
+	f.Add(readICCFixture(f, "adobe.webp"))
 	f.Add(withICC(encodeJPEG(f, gradient(8, 6), 80), matrixProfile(srgbD50, []uint16{563}), 2, 2, 1))
 }
 
