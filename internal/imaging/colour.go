@@ -52,51 +52,34 @@ func embeddedICC(format string, data []byte) []byte {
 // markers up to the first scan. Missing, duplicate or inconsistent chunks,
 // or a profile over maxICCSize, give nil.
 func jpegICC(data []byte) []byte {
-	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
-		return nil
-	}
 	const sig = "ICC_PROFILE\x00"
 	var chunks [][]byte
-	total := 0
-	for i := 2; i+4 <= len(data); {
-		if data[i] != 0xFF {
-			break
-		}
-		marker := data[i+1]
-		switch {
-		case marker == 0xFF: // fill byte
-			i++
-			continue
-		case marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7): // no length
-			i += 2
-			continue
-		}
-		if marker == 0xDA || marker == 0xD9 { // start of scan, end of image
-			break
-		}
-		size := int(binary.BigEndian.Uint16(data[i+2:]))
-		if size < 2 || i+2+size > len(data) {
-			return nil
-		}
-		seg := data[i+4 : i+2+size]
-		i += 2 + size
+	total, bad := 0, false
+	ok := jpegHeaderSegments(data, func(marker byte, seg []byte) bool {
 		if marker != 0xE2 || len(seg) < len(sig)+2 || string(seg[:len(sig)]) != sig {
-			continue
+			return true
 		}
 		seq, count := int(seg[len(sig)]), int(seg[len(sig)+1])
 		if count == 0 || seq == 0 || seq > count || (chunks != nil && len(chunks) != count) {
-			return nil
+			bad = true
+			return false
 		}
 		if chunks == nil {
 			chunks = make([][]byte, count)
 		}
 		if chunks[seq-1] != nil {
-			return nil
+			bad = true
+			return false
 		}
 		chunks[seq-1] = seg[len(sig)+2:]
 		if total += len(chunks[seq-1]); total > maxICCSize {
-			return nil
+			bad = true
+			return false
 		}
+		return true
+	})
+	if !ok || bad {
+		return nil
 	}
 	if chunks == nil {
 		return nil

@@ -9,37 +9,17 @@ import (
 // there is none or the metadata is malformed. It reads only the APP1 "Exif"
 // segment's IFD0 and bounds-checks every offset, so garbage never panics.
 func exifOrientation(data []byte) int {
-	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
-		return 1
-	}
-	for i := 2; i+4 <= len(data); {
-		if data[i] != 0xFF {
-			return 1
-		}
-		marker := data[i+1]
-		switch {
-		case marker == 0xFF: // fill byte
-			i++
-			continue
-		case marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7): // no length
-			i += 2
-			continue
-		case marker == 0xDA || marker == 0xD9: // start of scan, end of image
-			return 1
-		}
-		size := int(binary.BigEndian.Uint16(data[i+2:]))
-		if size < 2 || i+2+size > len(data) {
-			return 1
-		}
-		seg := data[i+4 : i+2+size]
+	o := 1
+	jpegHeaderSegments(data, func(marker byte, seg []byte) bool {
 		if marker == 0xE1 && bytes.HasPrefix(seg, []byte("Exif\x00\x00")) {
-			if o := tiffOrientation(seg[6:]); o != 0 {
-				return o
+			if v := tiffOrientation(seg[6:]); v != 0 {
+				o = v
+				return false
 			}
 		}
-		i += 2 + size
-	}
-	return 1
+		return true
+	})
+	return o
 }
 
 // tiffOrientation reads tag 0x0112 from IFD0 of a TIFF structure, returning

@@ -133,26 +133,51 @@ func jpegComplete(data []byte) bool {
 // jpegProgressive reports whether the JPEG's frame is progressive (SOF2),
 // reading markers up to the first frame header.
 func jpegProgressive(data []byte) bool {
+	progressive := false
+	jpegHeaderSegments(data, func(m byte, _ []byte) bool {
+		isSOF := m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC
+		progressive = m == 0xC2
+		return !isSOF
+	})
+	return progressive
+}
+
+// jpegHeaderSegments calls f with the marker and the payload of each
+// segment of a JPEG's header, in order, until f returns false or the first
+// scan (or the end of the image) is reached. Fill bytes and markers without
+// a length are passed over; a byte where a marker should be ends the walk.
+// It reports false when a segment runs past the data or claims a length
+// below 2 (f has then seen the segments before it). The metadata readers
+// (EXIF orientation, ICC profile, frame type) all walk the header this way.
+func jpegHeaderSegments(data []byte, f func(marker byte, seg []byte) bool) bool {
+	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
+		return true
+	}
 	for i := 2; i+4 <= len(data); {
 		if data[i] != 0xFF {
-			return false
+			return true
 		}
-		m := data[i+1]
+		marker := data[i+1]
 		switch {
-		case m == 0xFF:
+		case marker == 0xFF: // fill byte
 			i++
 			continue
-		case m == 0xC2:
-			return true
-		case m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC, m == 0xDA, m == 0xD9:
-			return false
-		case m == 0x01 || (m >= 0xD0 && m <= 0xD7):
+		case marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7): // no length
 			i += 2
 			continue
+		case marker == 0xDA || marker == 0xD9: // start of scan, end of image
+			return true
 		}
-		i += 2 + int(binary.BigEndian.Uint16(data[i+2:]))
+		size := int(binary.BigEndian.Uint16(data[i+2:]))
+		if size < 2 || i+2+size > len(data) {
+			return false
+		}
+		if !f(marker, data[i+4:i+2+size]) {
+			return true
+		}
+		i += 2 + size
 	}
-	return false
+	return true
 }
 
 // PreviewScale returns the denominator (1, 2, 4 or 8) at which
