@@ -55,7 +55,7 @@ func DecodePreview(ctx context.Context, data []byte, lim Limits, edge int) (*ima
 	if err != nil {
 		return nil, Info{}, err
 	}
-	dw, dh := previewSize(info.Width, info.Height, edge)
+	dw, dh := PreviewSize(info.Width, info.Height, edge)
 	o := exifOrientation(data)
 	if o >= 5 {
 		dw, dh = dh, dw

@@ -63,7 +63,7 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
-		dw, dh := previewSize(pinfo.Width, pinfo.Height, edge)
+		dw, dh := PreviewSize(pinfo.Width, pinfo.Height, edge)
 		if p.Rect != image.Rect(0, 0, dw, dh) {
 			t.Fatalf("preview %v of %+v, want %d×%d", p.Rect, pinfo, dw, dh)
 		}

@@ -189,7 +189,7 @@ func PreviewScale(info Info, edge int) int {
 	if info.Format != FormatJPEG {
 		return 1
 	}
-	dw, dh := previewSize(info.Width, info.Height, edge)
+	dw, dh := PreviewSize(info.Width, info.Height, edge)
 	for _, s := range jpegScales {
 		if ceilDiv(info.Width, s) >= dw && ceilDiv(info.Height, s) >= dh {
 			return s
@@ -231,8 +231,10 @@ func DecodeBytes(info Info, scale int) int64 {
 	}
 }
 
-// previewSize is the size of the preview of a w×h image with long edge edge.
-func previewSize(w, h, edge int) (int, int) {
+// PreviewSize is the size of the preview of a w×h image with long edge
+// edge (the image's own size when it already fits): what [Preview] and
+// [DecodePreview] make.
+func PreviewSize(w, h, edge int) (int, int) {
 	if edge <= 0 || (w <= edge && h <= edge) {
 		return w, h
 	}

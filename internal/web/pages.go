@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/easelhq/easel/internal/imaging"
 	"github.com/easelhq/easel/internal/problem"
 	"github.com/easelhq/easel/internal/session"
 	"github.com/easelhq/easel/internal/upload"
@@ -74,7 +75,7 @@ func (h *Handler) Editor(c *gin.Context) {
 		var r *workspace.Rendered
 		if r, err = h.renderer.Render(c.Request.Context(), st, workspace.SizePreview, "jpeg"); err == nil {
 			d.Preview = r.Digest
-			d.PreviewW, d.PreviewH = previewSize(st.Width, st.Height, h.previewEdge)
+			d.PreviewW, d.PreviewH = imaging.PreviewSize(st.Width, st.Height, h.previewEdge)
 		}
 	}
 	if err != nil {
@@ -82,17 +83,6 @@ func (h *Handler) Editor(c *gin.Context) {
 		return
 	}
 	h.render(c, http.StatusOK, "image", d)
-}
-
-// previewSize is the size of a w×h image scaled to fit edge×edge.
-func previewSize(w, h, edge int) (int, int) {
-	if w <= edge && h <= edge {
-		return w, h
-	}
-	if w >= h {
-		return edge, max(1, h*edge/w)
-	}
-	return max(1, w*edge/h), edge
 }
 
 // upload stores data as the image of the session's workspace, creating the

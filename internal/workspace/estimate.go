@@ -37,10 +37,10 @@ func renderBytes(st *State, size string, previewEdge int, proxied bool) int64 {
 	var total int64
 	switch {
 	case size == SizePreview && proxied:
-		w, h = fit(w, h, previewEdge)
+		w, h = imaging.PreviewSize(w, h, previewEdge)
 	case size == SizePreview:
 		total = imaging.DecodeBytes(info, imaging.PreviewScale(info, previewEdge))
-		w, h = fit(w, h, previewEdge)
+		w, h = imaging.PreviewSize(w, h, previewEdge)
 	default:
 		total = imaging.DecodeBytes(info, 1)
 	}
@@ -58,15 +58,4 @@ func renderBytes(st *State, size string, previewEdge int, proxied bool) int64 {
 	// Two working images and the encoded output (at most the size of the
 	// raw pixels, for a lossless format).
 	return total + 3*largest
-}
-
-// fit is w×h scaled down to fit edge×edge.
-func fit(w, h, edge int) (int, int) {
-	if w <= edge && h <= edge {
-		return w, h
-	}
-	if w >= h {
-		return edge, max(1, h*edge/w)
-	}
-	return max(1, w*edge/h), edge
 }

@@ -25,7 +25,7 @@ func TestEstimates(t *testing.T) {
 		return s
 	}
 	st := func(edits ...json.RawMessage) *State { return stOf(info, edits...) }
-	pw, ph := fit(w, h, 1600)
+	pw, ph := imaging.PreviewSize(w, h, 1600)
 	preview := int64(pw) * int64(ph) * 4
 	full, atQuarter := imaging.DecodeBytes(info, 1), imaging.DecodeBytes(info, 4) // a 1600 px preview shrinks on load to 1/4
 	progressive := info
